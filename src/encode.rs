@@ -1,0 +1,226 @@
+//! Writing events to the wire.
+//!
+//! An [`Event`] upholds the invariants that make encoding infallible (see its docs), so this
+//! module only lays out bytes: `field: value` lines, one per line of text, then an empty line.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use core::time::Duration;
+
+use crate::{Event, Frame};
+
+/// A comment block that keeps an idle connection open: `:` and an empty line.
+///
+/// Proxies and load balancers close connections that stay silent; a server sends this after
+/// a quiet period. Clients ignore it.
+///
+/// # Examples
+///
+/// ```
+/// let mut parser = sse_wire::Parser::new();
+/// parser.feed(sse_wire::KEEP_ALIVE);
+/// assert!(matches!(parser.next_frame(), Some(Ok(sse_wire::Frame::Comment(c))) if c.is_empty()));
+/// assert_eq!(parser.next_frame(), None);
+/// ```
+pub const KEEP_ALIVE: &[u8] = b":\n\n";
+
+impl Event {
+    /// Appends the event's wire form to `buf`. Reserves once; with a reused buffer that has
+    /// room, it allocates nothing.
+    ///
+    /// Layout: comments, `event`, `id`, `retry`, then one `data:` line per line of data and
+    /// an empty line. An event with nothing in it writes nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use sse_wire::Event;
+    ///
+    /// let mut buf = BytesMut::with_capacity(4096);
+    /// for token in ["Hel", "lo"] {
+    ///     Event::from_data(token).encode(&mut buf);
+    /// }
+    /// assert_eq!(&buf[..], b"data: Hel\n\ndata: lo\n\n");
+    /// ```
+    pub fn encode(&self, buf: &mut BytesMut) {
+        self.write(buf, self.retry);
+    }
+
+    fn write(&self, buf: &mut BytesMut, retry: Option<Duration>) {
+        buf.reserve(self.encoded_len());
+        for comment in &self.comments {
+            put_lines(buf, b":", comment.as_bytes());
+        }
+        if let Some(event_type) = &self.event_type {
+            put_line(buf, b"event", event_type.as_bytes());
+        }
+        if let Some(id) = &self.id {
+            put_line(buf, b"id", id.as_bytes());
+        }
+        if let Some(retry) = retry {
+            put_retry(buf, retry);
+        }
+        if let Some(data) = &self.data {
+            put_lines(buf, b"data", data.as_bytes());
+        }
+        if !self.is_empty() {
+            buf.put_u8(b'\n');
+        }
+    }
+
+    /// The event's wire form as `Bytes`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = sse_wire::Event::builder().event("ping").data("").build()?;
+    /// assert_eq!(event.to_bytes(), "event: ping\ndata: \n\n");
+    /// # Ok::<(), sse_wire::EncodeError>(())
+    /// ```
+    pub fn to_bytes(&self) -> Bytes {
+        let mut buf = BytesMut::with_capacity(self.encoded_len());
+        self.encode(&mut buf);
+        buf.freeze()
+    }
+
+    /// The exact number of bytes [`encode`](Event::encode) writes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let event = sse_wire::Event::from_data("a\nb");
+    /// assert_eq!(event.encoded_len(), event.to_bytes().len());
+    /// assert_eq!(event.encoded_len(), "data: a\ndata: b\n\n".len());
+    /// ```
+    pub fn encoded_len(&self) -> usize {
+        let mut len = 0;
+        for comment in &self.comments {
+            len += lines_len(b":", comment.as_bytes());
+        }
+        if let Some(event_type) = &self.event_type {
+            len += line_len(b"event", event_type.len());
+        }
+        if let Some(id) = &self.id {
+            len += line_len(b"id", id.len());
+        }
+        if let Some(retry) = self.retry {
+            len += line_len(b"retry", decimal_len(millis(retry)));
+        }
+        if let Some(data) = &self.data {
+            len += lines_len(b"data", data.as_bytes());
+        }
+        if !self.is_empty() {
+            len += 1;
+        }
+        len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.comments.is_empty()
+            && self.event_type.is_none()
+            && self.id.is_none()
+            && self.retry.is_none()
+            && self.data.is_none()
+    }
+}
+
+impl Frame {
+    /// Appends the frame's wire form to `buf`, so that a client reading it sees what the
+    /// parser saw: a comment as `: text` lines, a retry as a `retry:` line, an id as an `id:`
+    /// line closed by an empty line, and an event as [`Event::encode`] writes it less its
+    /// `retry` line (the parser reported that as a [`Frame::Retry`] already).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use sse_wire::Parser;
+    ///
+    /// let upstream = b": hello\nid: 7\n\nretry: 300\ndata: a\n\n";
+    /// let mut parser = Parser::new();
+    /// parser.feed(upstream);
+    /// let mut downstream = BytesMut::new();
+    /// while let Some(frame) = parser.next_frame() {
+    ///     frame?.encode(&mut downstream);
+    /// }
+    /// assert_eq!(&downstream[..], b": hello\nid: 7\n\nretry: 300\ndata: a\n\n");
+    /// # Ok::<(), sse_wire::ParseError>(())
+    /// ```
+    pub fn encode(&self, buf: &mut BytesMut) {
+        match self {
+            Frame::Event(event) => event.write(buf, None),
+            Frame::Comment(text) => put_lines(buf, b":", text.as_bytes()),
+            Frame::Retry(retry) => put_retry(buf, *retry),
+            Frame::Id(id) => {
+                put_line(buf, b"id", id.as_bytes());
+                buf.put_u8(b'\n');
+            }
+        }
+    }
+}
+
+/// Length of `name: value\n`; a comment's "name" is the colon itself.
+fn line_len(name: &[u8], value_len: usize) -> usize {
+    name.len() + usize::from(name != b":") + 2 + value_len
+}
+
+/// Length of one `name: line\n` per LF-separated line of `text`.
+fn lines_len(name: &[u8], text: &[u8]) -> usize {
+    let breaks = memchr::memchr_iter(b'\n', text).count();
+    // Each break is replaced by a line ending and the next line's prefix.
+    line_len(name, text.len() - breaks) + breaks * line_len(name, 0)
+}
+
+fn put_line(buf: &mut BytesMut, name: &[u8], value: &[u8]) {
+    buf.put_slice(name);
+    if name != b":" {
+        buf.put_u8(b':');
+    }
+    buf.put_u8(b' ');
+    buf.put_slice(value);
+    buf.put_u8(b'\n');
+}
+
+fn put_lines(buf: &mut BytesMut, name: &[u8], text: &[u8]) {
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', text) {
+        put_line(buf, name, text.get(start..end).unwrap_or_default());
+        start = end + 1;
+    }
+    put_line(buf, name, text.get(start..).unwrap_or_default());
+}
+
+fn put_retry(buf: &mut BytesMut, retry: Duration) {
+    let mut digits = [0u8; 20];
+    let text = decimal(millis(retry), &mut digits);
+    put_line(buf, b"retry", text);
+}
+
+/// Milliseconds of a retry delay. Builders and the parser only store delays that fit.
+fn millis(retry: Duration) -> u64 {
+    u64::try_from(retry.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn decimal_len(mut n: u64) -> usize {
+    let mut len = 1;
+    while n >= 10 {
+        n /= 10;
+        len += 1;
+    }
+    len
+}
+
+/// Writes `n` in decimal at the end of `out` and returns the digits.
+fn decimal(mut n: u64, out: &mut [u8; 20]) -> &[u8] {
+    let mut start = out.len();
+    for slot in out.iter_mut().rev() {
+        // `n % 10` is below 10, so the cast is exact.
+        *slot = b'0' + (n % 10) as u8;
+        start -= 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.get(start..).unwrap_or_default()
+}

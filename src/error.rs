@@ -1,0 +1,64 @@
+//! The errors of the parser and the encoder.
+
+/// What went wrong while parsing an event stream.
+///
+/// Running out of input is not an error: [`Parser::next_frame`](crate::Parser::next_frame)
+/// returns `None` until more bytes arrive. Invalid UTF-8 is not an error either: it becomes
+/// U+FFFD, as the standard says. What remains is a stream that breaks a limit the caller set.
+///
+/// The parser recovers from every `ParseError`: it reports the error once, skips to the end
+/// of the offending event and carries on with the next one.
+///
+/// # Examples
+///
+/// ```
+/// use sse_wire::{Config, ParseError, Parser};
+///
+/// let mut parser = Parser::with_config(Config::new().max_event_size(8));
+/// parser.feed(b"data: far too long\n\ndata: ok\n\n");
+/// assert_eq!(parser.next_event(), Some(Err(ParseError::EventTooLarge { limit: 8 })));
+/// assert_eq!(parser.next_event().unwrap().unwrap().data(), "ok");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// An event, or a line, grew past [`Config::max_event_size`](crate::Config::max_event_size).
+    ///
+    /// The event is dropped; the parser resumes at the next empty line.
+    #[error("event exceeds the size limit of {limit} bytes")]
+    EventTooLarge {
+        /// The limit that was passed, in bytes.
+        limit: usize,
+    },
+}
+
+/// Why [`EventBuilder::build`](crate::EventBuilder::build) refused an event.
+///
+/// Each variant names the rule of the wire format that the value would break. The builder
+/// never panics and never writes a value that would let one field inject another.
+///
+/// # Examples
+///
+/// ```
+/// use sse_wire::{EncodeError, Event};
+///
+/// let err = Event::builder().event("tick\ndata: injected").data("x").build().unwrap_err();
+/// assert_eq!(err, EncodeError::EventTypeLineBreak);
+/// assert_eq!(err.to_string(), "event type contains a line break (CR or LF)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The event type contains CR or LF, which would end its line early.
+    #[error("event type contains a line break (CR or LF)")]
+    EventTypeLineBreak,
+    /// The id contains CR or LF, which would end its line early.
+    #[error("id contains a line break (CR or LF)")]
+    IdLineBreak,
+    /// The id contains U+0000 NULL; clients ignore such an `id` field.
+    #[error("id contains U+0000 NULL, which clients ignore")]
+    IdNul,
+    /// The retry delay does not fit in a `u64` count of milliseconds.
+    #[error("retry delay does not fit in 64-bit milliseconds")]
+    RetryTooLarge,
+}

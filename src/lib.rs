@@ -1,0 +1,123 @@
+//! Server-Sent Events (`text/event-stream`, the format behind the browser's `EventSource`):
+//! a spec-exact, zero-copy, sans-io parser and an encoder that never panics.
+//!
+//! **Servers** build an [`Event`] and write it into a reused `BytesMut`:
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use sse_wire::Event;
+//!
+//! let mut body = BytesMut::new();
+//! let event = Event::builder().event("tick").id("42").data("price: 10\nvolume: 3").build()?;
+//! event.encode(&mut body);
+//! Event::from_data("no event name needed").encode(&mut body);
+//! assert_eq!(
+//!     &body[..],
+//!     b"event: tick\nid: 42\ndata: price: 10\ndata: volume: 3\n\ndata: no event name needed\n\n"
+//! );
+//! # Ok::<(), sse_wire::EncodeError>(())
+//! ```
+//!
+//! **Clients** feed the bytes they read, in chunks of any size, to a [`Parser`] and pull
+//! events out; the parser keeps what a reconnection needs:
+//!
+//! ```
+//! use bytes::Bytes;
+//! use sse_wire::Parser;
+//!
+//! let mut parser = Parser::new();
+//! for chunk in [&b"id: 7\nevent: tick\nda"[..], b"ta: hello\r", b"\n\r\n"] {
+//!     parser.feed_bytes(Bytes::copy_from_slice(chunk));
+//!     while let Some(event) = parser.next_event() {
+//!         let event = event?;
+//!         assert_eq!((event.event_type(), event.data()), ("tick", "hello"));
+//!     }
+//! }
+//! assert_eq!(parser.last_event_id(), "7"); // send as Last-Event-ID when reconnecting
+//! # Ok::<(), sse_wire::ParseError>(())
+//! ```
+//!
+//! # The wire format in brief
+//!
+//! A stream is UTF-8 text made of lines. A line is `field: value`, a comment starting with
+//! `:`, or empty. Fields accumulate into an event; an empty line dispatches it.
+//!
+//! ```text
+//! : a comment, ignored by clients
+//! event: tick          <- the event type (default "message")
+//! id: 42               <- sent back as Last-Event-ID on reconnection
+//! retry: 1500          <- reconnection delay in milliseconds
+//! data: line 1         <- data lines are joined with "\n"
+//! data: line 2
+//!                      <- empty line: dispatch
+//! ```
+//!
+//! # How the pieces fit
+//!
+//! ```text
+//!  server: Event::builder() -> Event -> encode(&mut BytesMut) -> bytes on the wire
+//!  client: bytes -> Parser::feed_bytes -> next_event / next_frame -> Event / Frame
+//! ```
+//!
+//! The core does no I/O and reads no clock, so it runs under any runtime, or none.
+//!
+//! # Conformance
+//!
+//! The parser follows the WHATWG HTML standard, section "Server-sent events", "Parsing an
+//! event stream" and "Interpreting an event stream", for every way the input can be split
+//! into chunks:
+//!
+//! 1. Invalid UTF-8 becomes U+FFFD, never an error. One BOM is stripped at the start of the
+//!    stream, also when it arrives split across chunks.
+//! 2. A line ends at CRLF, LF or CR. A CRLF split across chunks is one line ending, and a CR
+//!    at the end of a chunk ends its line at once (the parser does not wait for the next
+//!    chunk to see whether an LF follows).
+//! 3. An empty line dispatches. A line starting with `:` is a comment. Otherwise the field
+//!    name is what precedes the first `:` and the value what follows it, less one leading
+//!    space; a line without `:` is a field with an empty value. Names are case-sensitive.
+//! 4. `event` sets the type; `data` appends a line; `id` sets the last event ID unless its
+//!    value contains U+0000 (an empty value resets it; it persists across events); `retry`
+//!    counts only when its value is ASCII digits alone (milliseconds). Other fields are
+//!    ignored.
+//! 5. On dispatch the last event ID is updated; a block without data dispatches nothing;
+//!    the type defaults to `message`.
+//! 6. At the end of the stream ([`Parser::finish`]) an unterminated event is discarded.
+//!
+//! The encoder never writes what would break framing: an event type or id with CR or LF (or
+//! an id with NUL) is an [`EncodeError`]; line breaks in data and comments become separate
+//! lines; every line is `field: value`, so a leading space in a value survives.
+//!
+//! # Limits
+//!
+//! Each input byte is scanned once, for any chunking, and the parser holds at most
+//! [`Config::max_event_size`] bytes (16 MiB unless you set it) for the event in progress.
+//! An event past the limit yields [`ParseError::EventTooLarge`] once; the parser skips the
+//! rest of that event and carries on.
+//!
+//! # Features
+//!
+//! - `std` (default): runtime CPU detection for the line scanner. Without it the crate is
+//!   `#![no_std]` and needs only `alloc`.
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+// Input must never reach a panic: outside tests, no unwrap, expect or unchecked indexing.
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod encode;
+mod error;
+mod event;
+mod parse;
+
+pub use encode::KEEP_ALIVE;
+pub use error::{EncodeError, ParseError};
+pub use event::{Event, EventBuilder, Frame, Text};
+pub use parse::{Config, Parser};

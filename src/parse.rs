@@ -1,0 +1,819 @@
+//! The incremental parser: bytes in, frames out, no I/O.
+//!
+//! Two halves. [`Scanner`] turns the chunks it is fed into lines: it strips the BOM, treats
+//! CR, LF and CRLF as one line ending each (also when CR and LF arrive in different chunks),
+//! and hands out each line as a borrowed range of a chunk, copying only the lines that span
+//! chunks. [`Interpreter`] applies the standard's field rules to those lines and builds
+//! events out of slices of them. The size limit sits between the two: the scanner refuses
+//! to buffer a line longer than what is left of the event's budget.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use core::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
+
+use crate::event::Text;
+use crate::{Event, Frame, ParseError};
+
+const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
+
+/// Limits for a [`Parser`].
+///
+/// # Examples
+///
+/// ```
+/// use sse_wire::{Config, Parser};
+///
+/// // A server that consumes many untrusted streams holds at most 64 KiB per event.
+/// let parser = Parser::with_config(Config::new().max_event_size(64 * 1024));
+/// # drop(parser);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    max_event_size: usize,
+}
+
+impl Config {
+    /// The default [`max_event_size`](Config::max_event_size): 16 MiB.
+    ///
+    /// Generous on purpose: LLM APIs stream base64 images of several MiB as one event, and
+    /// a parser that rejects them breaks real streams. Lower it when you parse many
+    /// untrusted streams at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sse_wire::Config::DEFAULT_MAX_EVENT_SIZE, 16 << 20);
+    /// ```
+    pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
+
+    /// The default configuration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::Config;
+    ///
+    /// assert_eq!(Config::new().event_size_limit(), Config::DEFAULT_MAX_EVENT_SIZE);
+    /// ```
+    pub const fn new() -> Self {
+        Config {
+            max_event_size: Self::DEFAULT_MAX_EVENT_SIZE,
+        }
+    }
+
+    /// Sets the most bytes the parser holds for one event.
+    ///
+    /// An event's size is the length of its data (lines joined), its type and its id, plus
+    /// the line being read; a line is measured without its line ending, so no single line
+    /// may be longer than the limit either. When an event would pass the limit, the parser
+    /// returns [`ParseError::EventTooLarge`] once, skips the rest of that event and carries
+    /// on at the next one. So the memory a parser holds is bounded by this limit (plus the
+    /// last event ID, itself bounded by it, and the chunks fed but not yet read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{Config, ParseError, Parser};
+    ///
+    /// let mut parser = Parser::with_config(Config::new().max_event_size(10));
+    /// parser.feed(b"data: 0123\ndata: 4567\n\ndata: ok\n\n");
+    /// // "0123\n4567" is 9 bytes, but the second line (10 bytes) would not fit beside the first.
+    /// assert_eq!(parser.next_event(), Some(Err(ParseError::EventTooLarge { limit: 10 })));
+    /// assert_eq!(parser.next_event().unwrap()?.data(), "ok");
+    /// # Ok::<(), ParseError>(())
+    /// ```
+    pub const fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = bytes;
+        self
+    }
+
+    /// The limit set by [`max_event_size`](Config::max_event_size).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sse_wire::Config::new().max_event_size(5).event_size_limit(), 5);
+    /// ```
+    pub const fn event_size_limit(&self) -> usize {
+        self.max_event_size
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+/// An incremental, zero-copy parser of `text/event-stream` bytes.
+///
+/// It does no I/O: you [`feed`](Parser::feed) it the bytes you read, in chunks of any size,
+/// and pull what they complete with [`next_event`](Parser::next_event) (events only) or
+/// [`next_frame`](Parser::next_frame) (events, comments, retry and id updates, in stream
+/// order) until it returns `None`, which means "feed me more". At the end of the stream call
+/// [`finish`](Parser::finish).
+///
+/// Parsing follows the WHATWG HTML standard, "Server-sent events", to the letter, for every
+/// way the input can be split into chunks: see the crate docs for the rules.
+///
+/// **Zero copy.** Chunks given to [`feed_bytes`](Parser::feed_bytes) are never copied: an
+/// event whose data is one line inside one chunk hands out a slice of that chunk from
+/// [`Event::data_bytes`], and dispatching it allocates nothing. Only lines that span chunks,
+/// and data of several lines, are copied, once.
+///
+/// **Bounded.** Each byte is scanned once, whatever the chunking, and the memory held is
+/// bounded by [`Config::max_event_size`].
+///
+/// # Examples
+///
+/// ```
+/// use sse_wire::Parser;
+///
+/// let mut parser = Parser::new();
+/// for chunk in ["data: {\"tok", "en\":\"Hel\"}\n\nid: 1\r", "\ndata: lo\n\n"] {
+///     parser.feed(chunk.as_bytes());
+///     while let Some(event) = parser.next_event() {
+///         let event = event?;
+///         println!("{}: {}", event.event_type(), event.data());
+///     }
+/// }
+/// parser.finish();
+/// assert_eq!(parser.last_event_id(), "1");
+/// # Ok::<(), sse_wire::ParseError>(())
+/// ```
+#[derive(Debug)]
+pub struct Parser {
+    scanner: Scanner,
+    interpreter: Interpreter,
+    /// Where [`Parser::feed`] copies borrowed input; split off per call so its capacity is
+    /// reused once the events that point into it are dropped.
+    copies: BytesMut,
+}
+
+impl Parser {
+    /// A parser with the default [`Config`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut parser = sse_wire::Parser::new();
+    /// assert!(parser.next_event().is_none());
+    /// ```
+    pub fn new() -> Self {
+        Parser::with_config(Config::new())
+    }
+
+    /// A parser with the given limits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{Config, Parser};
+    ///
+    /// let parser = Parser::with_config(Config::new().max_event_size(1 << 20));
+    /// # drop(parser);
+    /// ```
+    pub fn with_config(config: Config) -> Self {
+        Parser {
+            scanner: Scanner::default(),
+            interpreter: Interpreter {
+                limit: config.max_event_size,
+                ..Interpreter::default()
+            },
+            copies: BytesMut::new(),
+        }
+    }
+
+    /// Feeds borrowed bytes. They are copied once, into a buffer the parser reuses.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut parser = sse_wire::Parser::new();
+    /// let mut buf = [0u8; 64];
+    /// let n = { buf[..11].copy_from_slice(b"data: hi\n\n\n"); 11 };
+    /// parser.feed(&buf[..n]);
+    /// assert_eq!(parser.next_event().unwrap()?.data(), "hi");
+    /// # Ok::<(), sse_wire::ParseError>(())
+    /// ```
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.copies.extend_from_slice(bytes);
+        let chunk = self.copies.split().freeze();
+        self.scanner.queue.push_back(Input::Chunk(chunk));
+    }
+
+    /// Feeds a chunk without copying it: events may hold slices of it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    ///
+    /// let mut parser = sse_wire::Parser::new();
+    /// parser.feed_bytes(Bytes::from_static(b"event: tick\ndata: 1\n\n"));
+    /// assert_eq!(parser.next_event().unwrap()?.event_type(), "tick");
+    /// # Ok::<(), sse_wire::ParseError>(())
+    /// ```
+    pub fn feed_bytes(&mut self, chunk: impl Into<Bytes>) {
+        let chunk = chunk.into();
+        if !chunk.is_empty() {
+            self.scanner.queue.push_back(Input::Chunk(chunk));
+        }
+    }
+
+    /// Marks the end of the stream.
+    ///
+    /// Lines already fed are still returned by [`next_frame`](Parser::next_frame); an
+    /// unterminated last line and an event without its closing empty line are discarded,
+    /// as the standard says. Bytes fed afterwards start a new stream (its BOM is stripped
+    /// again), while [`last_event_id`](Parser::last_event_id) and [`retry`](Parser::retry)
+    /// carry over: reuse the parser across reconnections as `EventSource` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut parser = sse_wire::Parser::new();
+    /// parser.feed(b"id: 1\ndata: a\n\ndata: never closed");
+    /// parser.finish();
+    /// assert_eq!(parser.next_event().unwrap()?.data(), "a");
+    /// assert!(parser.next_event().is_none());
+    ///
+    /// // The reconnection's stream: the id is still known.
+    /// parser.feed(b"data: b\n\n");
+    /// assert_eq!(parser.next_event().unwrap()?.last_event_id(), "1");
+    /// # Ok::<(), sse_wire::ParseError>(())
+    /// ```
+    pub fn finish(&mut self) {
+        self.scanner.queue.push_back(Input::End);
+    }
+
+    /// The next event the input completes; `None` until more input arrives. Comments,
+    /// retry fields and id-only blocks are applied and skipped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut parser = sse_wire::Parser::new();
+    /// parser.feed(b": comment\ndata: a\n\n");
+    /// assert_eq!(parser.next_event().unwrap()?.data(), "a");
+    /// assert!(parser.next_event().is_none());
+    /// # Ok::<(), sse_wire::ParseError>(())
+    /// ```
+    // The name is the one `Parser` users expect; this is not `Iterator::next`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next_event(&mut self) -> Option<Result<Event, ParseError>> {
+        loop {
+            let step = self.scanner.next_line(self.interpreter.budget())?;
+            match self.interpreter.apply(step, false) {
+                Some(Ok(Frame::Event(event))) => return Some(Ok(event)),
+                Some(Err(error)) => return Some(Err(error)),
+                Some(Ok(_)) | None => {}
+            }
+        }
+    }
+
+    /// The next frame in stream order, for proxies and heartbeat watchers; `None` until
+    /// more input arrives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{Frame, Parser};
+    ///
+    /// let mut parser = Parser::new();
+    /// parser.feed(b":\n\n");
+    /// assert!(matches!(parser.next_frame(), Some(Ok(Frame::Comment(_)))));
+    /// assert!(parser.next_frame().is_none());
+    /// ```
+    pub fn next_frame(&mut self) -> Option<Result<Frame, ParseError>> {
+        loop {
+            let step = self.scanner.next_line(self.interpreter.budget())?;
+            if let Some(frame) = self.interpreter.apply(step, true) {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// The stream's last event ID: what a client sends as `Last-Event-ID` when it
+    /// reconnects. It is set when a block that had an `id` field ends, and persists.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut parser = sse_wire::Parser::new();
+    /// parser.feed(b"id: 42\n\n");
+    /// while parser.next_event().is_some() {}
+    /// assert_eq!(parser.last_event_id(), "42");
+    /// ```
+    pub fn last_event_id(&self) -> &str {
+        &self.interpreter.last_event_id
+    }
+
+    /// The reconnection delay from the last valid `retry` field, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let mut parser = sse_wire::Parser::new();
+    /// parser.feed(b"retry: 3000\nretry: 2s\n");
+    /// while parser.next_frame().is_some() {}
+    /// assert_eq!(parser.retry(), Some(Duration::from_secs(3)));
+    /// ```
+    pub fn retry(&self) -> Option<Duration> {
+        self.interpreter.retry
+    }
+
+    /// The bytes the parser holds for the line and the event in progress: at most the
+    /// configured [`max_event_size`](Config::max_event_size). Chunks fed but not yet read
+    /// are not counted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut parser = sse_wire::Parser::new();
+    /// parser.feed(b"data: abc\ndata: de");
+    /// assert!(parser.next_event().is_none());
+    /// // "abc" and its line break wait for the rest of the event, "data: de" for the rest
+    /// // of its line.
+    /// assert_eq!(parser.buffered_len(), 4 + 8);
+    /// ```
+    pub fn buffered_len(&self) -> usize {
+        self.scanner.partial_len + self.interpreter.size
+    }
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Parser::new()
+    }
+}
+
+/// What the scanner's queue holds: input, or the end of a stream.
+#[derive(Debug)]
+enum Input {
+    Chunk(Bytes),
+    End,
+}
+
+/// What the scanner found next.
+#[derive(Debug)]
+enum Step<'a> {
+    /// A complete line, without its ending.
+    Line(Line<'a>),
+    /// A line read in skipping mode: only whether it was empty is known.
+    Skipped { empty: bool },
+    /// The line in progress passed the budget; its bytes are being dropped.
+    TooLong,
+    /// The end of a stream.
+    End,
+}
+
+/// Where the scanner found the next line: a `Step` without the borrow.
+#[derive(Debug)]
+enum Scanned {
+    /// `start..end` of the front chunk.
+    InChunk { start: usize, end: usize },
+    /// All of `Scanner::joined`.
+    Joined,
+    Skipped { empty: bool },
+    TooLong,
+    End,
+}
+
+/// A line: `buf[start..end]`, where `buf` is a fed chunk or the scanner's copy of a line
+/// that spanned chunks.
+#[derive(Debug)]
+struct Line<'a> {
+    buf: &'a Bytes,
+    start: usize,
+    end: usize,
+}
+
+impl Line<'_> {
+    fn as_slice(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or_default()
+    }
+
+    /// `self.as_slice()[from..]` as `Bytes`, sharing the buffer.
+    fn slice_from(&self, from: usize) -> Bytes {
+        self.buf.slice((self.start + from).min(self.end)..self.end)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Scanner {
+    queue: VecDeque<Input>,
+    /// Read position in the front chunk.
+    pos: usize,
+    /// The start of a line that spans chunks (empty while `discarding` or skipping).
+    partial: BytesMut,
+    /// The length of that line so far, counted also when its bytes are not kept.
+    partial_len: usize,
+    /// The last line that spanned chunks, frozen, for `Line` to borrow.
+    joined: Bytes,
+    /// The line in progress passed the budget: drop it up to its line ending.
+    discarding: bool,
+    /// The last line ended with CR at the end of a chunk: an LF opening the next one
+    /// belongs to that ending.
+    after_cr: bool,
+    /// BOM bytes matched at the start of the stream; `BOM_DONE` once decided.
+    bom: usize,
+}
+
+const BOM_DONE: usize = usize::MAX;
+
+impl Scanner {
+    /// The next line, or `None` when the input runs out. `budget` is how long the line may
+    /// be; `None` asks only for line boundaries (the caller is skipping an event).
+    fn next_line(&mut self, budget: Option<usize>) -> Option<Step<'_>> {
+        Some(match self.scan(budget)? {
+            Scanned::InChunk { start, end } => {
+                let buf = match self.queue.front() {
+                    Some(Input::Chunk(chunk)) => chunk,
+                    // `scan` leaves the chunk of an `InChunk` line at the front.
+                    _ => &self.joined,
+                };
+                Step::Line(Line { buf, start, end })
+            }
+            Scanned::Joined => Step::Line(Line {
+                buf: &self.joined,
+                start: 0,
+                end: self.joined.len(),
+            }),
+            Scanned::Skipped { empty } => Step::Skipped { empty },
+            Scanned::TooLong => Step::TooLong,
+            Scanned::End => Step::End,
+        })
+    }
+
+    /// Finds the next line; reports where it is rather than borrowing it, so that the
+    /// queue can be popped on the way.
+    fn scan(&mut self, budget: Option<usize>) -> Option<Scanned> {
+        loop {
+            let chunk = match self.queue.front()? {
+                Input::Chunk(chunk) => chunk,
+                Input::End => {
+                    self.queue.pop_front();
+                    self.start_stream();
+                    return Some(Scanned::End);
+                }
+            };
+            let bytes: &[u8] = chunk;
+            let mut pos = self.pos;
+            if self.after_cr && pos < bytes.len() {
+                self.after_cr = false;
+                if bytes.get(pos) == Some(&b'\n') {
+                    pos += 1;
+                }
+            }
+            while self.bom < BOM.len() {
+                let Some(&byte) = bytes.get(pos) else { break };
+                if BOM.get(self.bom) == Some(&byte) {
+                    self.bom += 1;
+                    pos += 1;
+                } else {
+                    // Not a BOM: the bytes that looked like one start the first line.
+                    let held = BOM.get(..self.bom).unwrap_or_default();
+                    self.partial.extend_from_slice(held);
+                    self.partial_len = held.len();
+                    self.bom = BOM_DONE;
+                }
+            }
+            if self.bom == BOM.len() {
+                self.bom = BOM_DONE;
+            }
+            let rest = bytes.get(pos..).unwrap_or_default();
+            let Some(found) = memchr::memchr2(b'\n', b'\r', rest) else {
+                // The line goes on in the next chunk.
+                let step = hold(
+                    &mut self.partial,
+                    &mut self.partial_len,
+                    &mut self.discarding,
+                    rest,
+                    budget,
+                );
+                self.queue.pop_front();
+                self.pos = 0;
+                match step {
+                    Some(step) => return Some(step),
+                    None => continue,
+                }
+            };
+            let end = pos + found;
+            let mut next = end + 1;
+            if bytes.get(end) == Some(&b'\r') {
+                match bytes.get(next) {
+                    Some(b'\n') => next += 1,
+                    Some(_) => {}
+                    // Report the line now; the LF, if it comes, is skipped then.
+                    None => self.after_cr = true,
+                }
+            }
+            self.pos = next;
+            let len = self.partial_len + found;
+            let spanned = self.partial_len > 0;
+            self.partial_len = 0;
+            if core::mem::take(&mut self.discarding) {
+                continue;
+            }
+            return Some(match budget {
+                None => Scanned::Skipped { empty: len == 0 },
+                Some(max) if len > max => {
+                    self.partial.clear();
+                    Scanned::TooLong
+                }
+                Some(_) if spanned => {
+                    self.partial
+                        .extend_from_slice(rest.get(..found).unwrap_or_default());
+                    self.joined = self.partial.split().freeze();
+                    Scanned::Joined
+                }
+                Some(_) => Scanned::InChunk { start: pos, end },
+            });
+        }
+    }
+
+    /// Forgets the line in progress and expects a BOM again.
+    fn start_stream(&mut self) {
+        self.pos = 0;
+        self.partial.clear();
+        self.partial_len = 0;
+        self.discarding = false;
+        self.after_cr = false;
+        self.bom = 0;
+    }
+}
+
+/// Keeps `rest`, the start of a line that the next chunk continues, within `budget`.
+/// (A free function: `rest` borrows the scanner's queue.)
+fn hold(
+    partial: &mut BytesMut,
+    partial_len: &mut usize,
+    discarding: &mut bool,
+    rest: &[u8],
+    budget: Option<usize>,
+) -> Option<Scanned> {
+    if *discarding || rest.is_empty() {
+        return None;
+    }
+    *partial_len += rest.len();
+    match budget {
+        None => None,
+        Some(max) if *partial_len > max => {
+            partial.clear();
+            *discarding = true;
+            Some(Scanned::TooLong)
+        }
+        Some(_) => {
+            partial.extend_from_slice(rest);
+            None
+        }
+    }
+}
+
+/// The data of the event in progress.
+#[derive(Debug, Default)]
+enum Data {
+    #[default]
+    None,
+    /// One line: a slice of the input.
+    One(ByteString),
+    /// Several lines, joined with LF in `Interpreter::joined`.
+    Many,
+}
+
+/// The standard's "interpret an event stream" state.
+#[derive(Debug, Default)]
+struct Interpreter {
+    limit: usize,
+    /// Bytes held for the event in progress (data, type, id), for the limit.
+    size: usize,
+    data: Data,
+    /// Where lines of multi-line data are joined. A `String`, so that the text it hands to
+    /// the event needs no second UTF-8 check.
+    joined: String,
+    /// This block's `event` field; `Some("")` stays distinct only until dispatch.
+    event_type: Option<ByteString>,
+    /// This block's `id` field.
+    id: Option<ByteString>,
+    retry_field: Option<Duration>,
+    /// The event passed the limit: ignore lines up to the next empty one.
+    skipping: bool,
+    /// The standard's "last event ID buffer" and "last event ID string".
+    id_buffer: ByteString,
+    last_event_id: ByteString,
+    retry: Option<Duration>,
+}
+
+impl Interpreter {
+    fn budget(&self) -> Option<usize> {
+        if self.skipping {
+            None
+        } else {
+            Some(self.limit.saturating_sub(self.size))
+        }
+    }
+
+    /// Applies one line. `frames` asks for comments, retry and id frames too.
+    fn apply(&mut self, step: Step<'_>, frames: bool) -> Option<Result<Frame, ParseError>> {
+        match step {
+            Step::Line(line) => self.line(&line, frames),
+            Step::Skipped { empty } => {
+                if empty {
+                    self.skipping = false;
+                    self.last_event_id = self.id_buffer.clone();
+                }
+                None
+            }
+            Step::TooLong => {
+                self.reset_event();
+                self.skipping = true;
+                Some(Err(ParseError::EventTooLarge { limit: self.limit }))
+            }
+            Step::End => {
+                self.reset_event();
+                self.skipping = false;
+                None
+            }
+        }
+    }
+
+    fn line(&mut self, line: &Line<'_>, frames: bool) -> Option<Result<Frame, ParseError>> {
+        let bytes = line.as_slice();
+        if bytes.is_empty() {
+            return self.dispatch(frames);
+        }
+        let (name, value_at) = match memchr::memchr(b':', bytes) {
+            Some(0) => {
+                let value_at = 1 + usize::from(bytes.get(1) == Some(&b' '));
+                return frames.then(|| Ok(Frame::Comment(Text::from_inner(decode(line, value_at)))));
+            }
+            Some(colon) => {
+                let space = usize::from(bytes.get(colon + 1) == Some(&b' '));
+                (bytes.get(..colon).unwrap_or_default(), colon + 1 + space)
+            }
+            None => (bytes, bytes.len()),
+        };
+        let value = bytes.get(value_at..).unwrap_or_default();
+        match name {
+            b"data" => {
+                self.size += value.len() + 1;
+                self.data = match core::mem::take(&mut self.data) {
+                    Data::None => Data::One(decode(line, value_at)),
+                    Data::One(first) => {
+                        self.joined.reserve(first.len() + 1 + value.len());
+                        self.joined.push_str(&first);
+                        push_line(&mut self.joined, value);
+                        Data::Many
+                    }
+                    Data::Many => {
+                        push_line(&mut self.joined, value);
+                        Data::Many
+                    }
+                };
+            }
+            b"event" => {
+                let before = self.event_type.as_ref().map_or(0, |t| t.len());
+                self.size = self.size - before + value.len();
+                self.event_type = Some(decode(line, value_at));
+            }
+            b"id" if memchr::memchr(0, value).is_none() => {
+                let before = self.id.as_ref().map_or(0, |id| id.len());
+                self.size = self.size - before + value.len();
+                self.id_buffer = decode(line, value_at);
+                self.id = Some(self.id_buffer.clone());
+            }
+            b"retry" => {
+                let retry = parse_retry(value)?;
+                self.retry = Some(retry);
+                self.retry_field = Some(retry);
+                return frames.then_some(Ok(Frame::Retry(retry)));
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn dispatch(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
+        self.last_event_id = self.id_buffer.clone();
+        let data = match core::mem::take(&mut self.data) {
+            Data::None => {
+                let had_id = self.id.is_some();
+                self.reset_event();
+                return (frames && had_id)
+                    .then(|| Ok(Frame::Id(Text::from_inner(self.last_event_id.clone()))));
+            }
+            Data::One(data) => data,
+            Data::Many => ByteString::from(core::mem::take(&mut self.joined)),
+        };
+        let event = Event {
+            event_type: self.event_type.take().filter(|t| !t.is_empty()),
+            data: Some(data),
+            id: self.id.take(),
+            last_event_id: self.last_event_id.clone(),
+            retry: self.retry_field.take(),
+            comments: alloc::vec::Vec::new(),
+        };
+        self.reset_event();
+        Some(Ok(Frame::Event(event)))
+    }
+
+    fn reset_event(&mut self) {
+        self.size = 0;
+        self.data = Data::None;
+        self.joined.clear();
+        self.event_type = None;
+        self.id = None;
+        self.retry_field = None;
+    }
+}
+
+/// The value of `line` from byte `from` on, decoded as UTF-8 with invalid sequences
+/// replaced by U+FFFD, as the standard's decoder does. Valid text (the usual case) is a
+/// slice of the line: no copy, and it is checked once.
+fn decode(line: &Line<'_>, from: usize) -> ByteString {
+    ByteString::try_from(line.slice_from(from)).unwrap_or_else(|_| {
+        let value = line.as_slice().get(from..).unwrap_or_default();
+        ByteString::from(String::from_utf8_lossy(value).into_owned())
+    })
+}
+
+/// Appends LF and one more line of data to `joined`, decoding it as [`decode`] does.
+fn push_line(joined: &mut String, value: &[u8]) {
+    joined.push('\n');
+    joined.push_str(&String::from_utf8_lossy(value));
+}
+
+/// A `retry` value: ASCII digits only, at least one, in milliseconds. Values past
+/// `u64::MAX` ms saturate: "wait practically forever" is what the server asked for.
+fn parse_retry(value: &[u8]) -> Option<Duration> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let ms = value.iter().fold(0u64, |ms, digit| {
+        ms.saturating_mul(10)
+            .saturating_add(u64::from(digit - b'0'))
+    });
+    Some(Duration::from_millis(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_values() {
+        assert_eq!(parse_retry(b"0"), Some(Duration::ZERO));
+        assert_eq!(parse_retry(b"1500"), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_retry(b"99999999999999999999999"),
+            Some(Duration::from_millis(u64::MAX))
+        );
+        for bad in [&b""[..], b" 1", b"1 ", b"-1", b"+1", b"1.5", b"1e3", b"\xEF\xBC\x91"] {
+            assert_eq!(parse_retry(bad), None, "{bad:?}");
+        }
+    }
+
+    fn decoded(bytes: &'static [u8]) -> ByteString {
+        let buf = Bytes::from_static(bytes);
+        let line = Line {
+            buf: &buf,
+            start: 0,
+            end: bytes.len(),
+        };
+        decode(&line, 0)
+    }
+
+    #[test]
+    fn decode_keeps_valid_text_in_place() {
+        let text = decoded(b"caf\xC3\xA9");
+        assert_eq!(&*text, "café");
+    }
+
+    #[test]
+    fn decode_replaces_invalid_sequences_like_the_whatwg_decoder() {
+        // A truncated 3-byte sequence is one U+FFFD; a lone continuation byte is another.
+        assert_eq!(&*decoded(b"a\xE2\x82b\x80c"), "a\u{FFFD}b\u{FFFD}c");
+    }
+
+    #[test]
+    fn spanning_line_is_copied_once_and_released() {
+        let mut scanner = Scanner::default();
+        scanner.queue.push_back(Input::Chunk(Bytes::from_static(b"ab")));
+        scanner.queue.push_back(Input::Chunk(Bytes::from_static(b"cd\n")));
+        let Some(Step::Line(line)) = scanner.next_line(Some(100)) else {
+            panic!("no line")
+        };
+        assert_eq!(line.as_slice(), b"abcd");
+        assert_eq!(scanner.partial_len, 0);
+        assert!(scanner.partial.is_empty());
+    }
+}
