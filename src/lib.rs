@@ -121,3 +121,8 @@ pub use encode::KEEP_ALIVE;
 pub use error::{EncodeError, ParseError};
 pub use event::{Event, EventBuilder, Frame, Text};
 pub use parse::{Config, Parser};
+
+// Doctest the README's examples.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
