@@ -155,7 +155,7 @@ pub fn seen(frame: Result<sse_wire::Frame, sse_wire::ParseError>) -> Seen {
         Ok(Frame::Retry(d)) => Seen::Retry(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         Ok(Frame::Id(id)) => Seen::Id(id.to_string()),
         Err(sse_wire::ParseError::EventTooLarge { .. }) => Seen::TooLarge,
-        Err(other) => panic!("unexpected parse error {other:?}"),
+        other => panic!("a frame the oracle does not know: {other:?}"),
     }
 }
 
