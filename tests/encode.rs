@@ -1,0 +1,248 @@
+//! The encoder's exact bytes for tricky values, and every builder rejection.
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use sse_wire::{EncodeError, Event, EventBuilder, Frame, Parser, KEEP_ALIVE};
+
+/// Builds, checks the exact wire bytes, and checks `encoded_len` and the round trip.
+fn wire(builder: EventBuilder, expected: &str) {
+    let event = builder.build().expect("valid event");
+    assert_eq!(event.to_bytes(), expected.as_bytes(), "{event:?}");
+    assert_eq!(
+        event.encoded_len(),
+        expected.len(),
+        "encoded_len of {event:?}"
+    );
+    let mut parser = Parser::new();
+    parser.feed_bytes(event.to_bytes());
+    if event.has_data() {
+        assert_eq!(
+            parser.next_event().unwrap().unwrap(),
+            event.clone().without_comments()
+        );
+    } else {
+        assert!(
+            parser.next_event().is_none(),
+            "a block without data dispatches nothing"
+        );
+    }
+}
+
+/// Parsed events carry no comments (those are frames); compare the rest.
+trait WithoutComments {
+    fn without_comments(self) -> Event;
+}
+
+impl WithoutComments for Event {
+    fn without_comments(self) -> Event {
+        let mut b = Event::builder();
+        if self.event_type() != "message" {
+            b = b.event(self.event_type());
+        }
+        if let Some(id) = self.id() {
+            b = b.id(id);
+        }
+        if let Some(retry) = self.retry() {
+            b = b.retry(retry);
+        }
+        if self.has_data() {
+            b = b.data(self.data());
+        }
+        b.build().unwrap()
+    }
+}
+
+macro_rules! encodes {
+    ($($rule:ident: $builder:expr => $expected:expr;)*) => {$(
+        #[test]
+        fn $rule() {
+            wire($builder, $expected);
+        }
+    )*};
+}
+
+encodes! {
+    data_single_line: Event::builder().data("hello") => "data: hello\n\n";
+    data_lf_splits_lines: Event::builder().data("a\nb") => "data: a\ndata: b\n\n";
+    data_cr_splits_lines: Event::builder().data("a\rb") => "data: a\ndata: b\n\n";
+    data_crlf_is_one_break: Event::builder().data("a\r\nb") => "data: a\ndata: b\n\n";
+    data_lf_cr_is_two_breaks: Event::builder().data("a\n\rb") => "data: a\ndata: \ndata: b\n\n";
+    data_trailing_break_keeps_empty_line: Event::builder().data("a\n") => "data: a\ndata: \n\n";
+    data_only_breaks: Event::builder().data("\r\n\r\n") => "data: \ndata: \ndata: \n\n";
+    data_leading_space_survives: Event::builder().data("  two spaces") => "data:   two spaces\n\n";
+    data_empty_still_dispatches: Event::builder().data("") => "data: \n\n";
+    data_unicode: Event::builder().data("naïve ☕ 🎉") => "data: naïve ☕ 🎉\n\n";
+    data_nul_is_fine: Event::builder().data("a\0b") => "data: a\0b\n\n";
+    data_colons: Event::builder().data(": not a comment") => "data: : not a comment\n\n";
+    data_twice_adds_lines: Event::builder().data("a").data("b\r\nc") => "data: a\ndata: b\ndata: c\n\n";
+    event_type_named: Event::builder().event("tick").data("1") => "event: tick\ndata: 1\n\n";
+    event_type_empty_is_default: Event::builder().event("").data("1") => "data: 1\n\n";
+    event_type_leading_space_survives: Event::builder().event(" x").data("1") => "event:  x\ndata: 1\n\n";
+    id_written: Event::builder().id("42").data("1") => "id: 42\ndata: 1\n\n";
+    id_empty_resets: Event::builder().id("") => "id: \n\n";
+    id_unicode: Event::builder().id("ключ-1").data("1") => "id: ключ-1\ndata: 1\n\n";
+    retry_in_milliseconds: Event::builder().retry(Duration::from_millis(1500)) => "retry: 1500\n\n";
+    retry_seconds_become_milliseconds: Event::builder().retry(Duration::from_secs(3)) => "retry: 3000\n\n";
+    retry_zero: Event::builder().retry(Duration::ZERO) => "retry: 0\n\n";
+    retry_fraction_truncates: Event::builder().retry(Duration::from_micros(2999)) => "retry: 2\n\n";
+    retry_largest: Event::builder().retry(Duration::from_millis(u64::MAX)) => "retry: 18446744073709551615\n\n";
+    comment_line: Event::builder().comment("hi") => ": hi\n\n";
+    comment_breaks_split: Event::builder().comment("a\r\nb\rc") => ": a\n: b\n: c\n\n";
+    comment_empty: Event::builder().comment("") => ": \n\n";
+    comments_then_fields_in_order: Event::builder()
+        .data("d").retry(Duration::from_millis(5)).id("i").event("e").comment("c")
+        => ": c\nevent: e\nid: i\nretry: 5\ndata: d\n\n";
+    empty_builder_writes_nothing: Event::builder() => "";
+}
+
+macro_rules! rejects {
+    ($($rule:ident: $builder:expr => $error:expr, $message:expr;)*) => {$(
+        #[test]
+        fn $rule() {
+            let error = $builder.build().unwrap_err();
+            assert_eq!(error, $error);
+            assert_eq!(error.to_string(), $message);
+        }
+    )*};
+}
+
+rejects! {
+    event_type_with_lf_is_rejected: Event::builder().event("a\nb").data("x")
+        => EncodeError::EventTypeLineBreak, "event type contains a line break (CR or LF)";
+    event_type_with_cr_is_rejected: Event::builder().event("a\r")
+        => EncodeError::EventTypeLineBreak, "event type contains a line break (CR or LF)";
+    id_with_lf_is_rejected: Event::builder().id("1\ndata: injected")
+        => EncodeError::IdLineBreak, "id contains a line break (CR or LF)";
+    id_with_cr_is_rejected: Event::builder().id("\r1")
+        => EncodeError::IdLineBreak, "id contains a line break (CR or LF)";
+    id_with_nul_is_rejected: Event::builder().id("a\0")
+        => EncodeError::IdNul, "id contains U+0000 NULL, which clients ignore";
+    retry_past_u64_millis_is_rejected: Event::builder().retry(Duration::from_secs(u64::MAX))
+        => EncodeError::RetryTooLarge, "retry delay does not fit in 64-bit milliseconds";
+    first_error_wins: Event::builder().id("\0").event("\n")
+        => EncodeError::IdNul, "id contains U+0000 NULL, which clients ignore";
+    later_valid_value_does_not_clear_an_error: Event::builder().event("\n").event("ok")
+        => EncodeError::EventTypeLineBreak, "event type contains a line break (CR or LF)";
+}
+
+#[test]
+fn id_line_break_is_reported_before_nul() {
+    assert_eq!(
+        Event::builder().id("\0\n").build(),
+        Err(EncodeError::IdLineBreak)
+    );
+}
+
+#[test]
+fn from_data_matches_the_builder() {
+    for data in ["", "a", "a\r\nb\rc\n", " lead"] {
+        assert_eq!(
+            Event::from_data(data),
+            Event::builder().data(data).build().unwrap()
+        );
+        assert_eq!(
+            Event::from_data(data).to_bytes(),
+            Event::builder().data(data).build().unwrap().to_bytes()
+        );
+    }
+}
+
+#[test]
+fn encode_appends_to_a_reused_buffer() {
+    let mut buf = BytesMut::from(&b"prefix|"[..]);
+    Event::from_data("a").encode(&mut buf);
+    Event::from_data("b").encode(&mut buf);
+    assert_eq!(&buf[..], b"prefix|data: a\n\ndata: b\n\n");
+}
+
+#[test]
+fn keep_alive_is_a_comment_block() {
+    assert_eq!(KEEP_ALIVE, b":\n\n");
+    let mut parser = Parser::new();
+    parser.feed(KEEP_ALIVE);
+    parser.feed(b"data: after\n\n");
+    assert!(matches!(parser.next_frame(), Some(Ok(Frame::Comment(c))) if c.is_empty()));
+    assert_eq!(parser.next_event().unwrap().unwrap().data(), "after");
+}
+
+#[test]
+fn built_event_accessors() {
+    let event = Event::builder()
+        .event("e")
+        .id("7")
+        .retry(Duration::from_millis(9))
+        .comment("c1\nc2")
+        .data("d")
+        .build()
+        .unwrap();
+    assert_eq!(event.event_type(), "e");
+    assert_eq!(event.data(), "d");
+    assert_eq!(event.data_bytes().as_ref(), b"d");
+    assert_eq!(event.id(), Some("7"));
+    assert_eq!(event.last_event_id(), "7");
+    assert_eq!(event.retry(), Some(Duration::from_millis(9)));
+    assert_eq!(event.comments().collect::<Vec<_>>(), ["c1", "c2"]);
+    assert!(event.has_data());
+    let bare = Event::builder().build().unwrap();
+    assert!(!bare.has_data());
+    assert_eq!(
+        (
+            bare.event_type(),
+            bare.data(),
+            bare.id(),
+            bare.last_event_id()
+        ),
+        ("message", "", None, "")
+    );
+    assert!(bare.data_bytes().is_empty());
+}
+
+#[test]
+fn event_equality_treats_absent_type_as_message() {
+    let mut parser = Parser::new();
+    parser.feed(b"event: message\ndata: x\n\n");
+    let parsed = parser.next_event().unwrap().unwrap();
+    assert_eq!(parsed, Event::from_data("x"));
+    assert_ne!(parsed, Event::from_data("y"));
+    assert_ne!(
+        Event::from_data(""),
+        Event::builder().build().unwrap(),
+        "empty data is not no data"
+    );
+}
+
+#[test]
+fn frames_reencode_to_the_same_frames() {
+    let upstream: &[u8] =
+        b": hi\nretry: 10\nevent: e\nid: 1\ndata: a\r\ndata: b\n\nid: 2\n\n:\nid\n\ndata: c\n\n";
+    let frames = |input: &[u8]| {
+        let mut parser = Parser::new();
+        parser.feed(input);
+        parser.finish();
+        std::iter::from_fn(|| parser.next_frame())
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    };
+    let first = frames(upstream);
+    let mut downstream = BytesMut::new();
+    for frame in &first {
+        frame.encode(&mut downstream);
+    }
+    assert_eq!(frames(&downstream), first);
+    // Two comments, a retry, two events and two id-only blocks.
+    assert_eq!(first.len(), 7);
+}
+
+#[test]
+fn public_types_are_send_sync_and_static() {
+    fn check<T: Send + Sync + 'static>() {}
+    check::<Event>();
+    check::<EventBuilder>();
+    check::<Frame>();
+    check::<Parser>();
+    check::<sse_wire::Config>();
+    check::<sse_wire::Text>();
+    check::<sse_wire::ParseError>();
+    check::<EncodeError>();
+}
