@@ -61,4 +61,42 @@ pub enum EncodeError {
     /// The retry delay does not fit in a `u64` count of milliseconds.
     #[error("retry delay does not fit in 64-bit milliseconds")]
     RetryTooLarge,
+    /// The value given to [`EventBuilder::json_data`](crate::EventBuilder::json_data) could
+    /// not be serialized (feature `json`).
+    #[cfg(feature = "json")]
+    #[error("data could not be serialized as json")]
+    Json(#[source] crate::JsonError),
+}
+
+/// What went wrong while decoding a stream of byte chunks: the transport that delivered
+/// them, or the event stream they carried. From [`DecodeStream`](crate::DecodeStream) and
+/// [`FrameStream`](crate::FrameStream) (feature `stream`) and the tokio-util codecs (feature
+/// `tokio-util`).
+///
+/// Keeping the two apart tells a client what to do: a transport error calls for a
+/// reconnection (with [`last_event_id`](crate::Parser::last_event_id)), a parse error only
+/// means one event was skipped.
+///
+/// # Examples
+///
+/// ```
+/// use sse_wire::{DecodeError, ParseError};
+///
+/// let transport: DecodeError<std::io::Error> = DecodeError::Transport(std::io::ErrorKind::ConnectionReset.into());
+/// assert_eq!(transport.to_string(), "event stream transport failed");
+/// assert!(std::error::Error::source(&transport).is_some());
+///
+/// let parse: DecodeError<std::io::Error> = DecodeError::Parse(ParseError::EventTooLarge { limit: 8 });
+/// assert_eq!(parse.to_string(), "event exceeds the size limit of 8 bytes");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError<E> {
+    /// The stream of chunks failed: a broken connection, a timeout, a bad body.
+    #[error("event stream transport failed")]
+    Transport(#[source] E),
+    /// The bytes broke a limit of the parser's [`Config`](crate::Config); the parser skipped
+    /// the offending event and carries on.
+    #[error(transparent)]
+    Parse(ParseError),
 }

@@ -527,7 +527,7 @@ impl EventBuilder {
         }
     }
 
-    fn fail(&mut self, error: EncodeError) {
+    pub(crate) fn fail(&mut self, error: EncodeError) {
         self.error.get_or_insert(error);
     }
 }

@@ -98,6 +98,14 @@
 //!
 //! - `std` (default): runtime CPU detection for the line scanner. Without it the crate is
 //!   `#![no_std]` and needs only `alloc`.
+//! - `stream` (default): [`EncodeStream`] (events to bytes, with keep-alive and coalescing)
+//!   and [`DecodeStream`] / [`FrameStream`] (bytes to events or frames) over any `Stream`,
+//!   under any runtime; `no_std`-friendly.
+//! - `tokio`: [`TokioTimer`], a keep-alive timer on `tokio::time`.
+//! - `http-body`: [`SseBody`], an `http_body::Body` for hyper 1 and axum 0.8, and
+//!   [`response_headers`].
+//! - `json`: [`EventBuilder::json_data`], data serialized with serde_json.
+//! - `tokio-util`: [`EventCodec`] and [`FrameCodec`] for `FramedRead` / `FramedWrite`.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![forbid(unsafe_code)]
@@ -105,22 +113,48 @@
 // Input must never reach a panic: outside tests, no unwrap, expect or unchecked indexing.
 #![cfg_attr(
     not(test),
-    warn(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
 )]
 
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "tokio-util")]
+mod codec;
 mod encode;
 mod error;
 mod event;
+#[cfg(feature = "http-body")]
+mod http;
+#[cfg(feature = "json")]
+mod json;
 mod parse;
+#[cfg(feature = "stream")]
+mod stream;
 
+#[cfg(feature = "tokio-util")]
+pub use codec::{EventCodec, FrameCodec};
 pub use encode::KEEP_ALIVE;
-pub use error::{EncodeError, ParseError};
+pub use error::{DecodeError, EncodeError, ParseError};
 pub use event::{Event, EventBuilder, Frame, Text};
+#[cfg(feature = "http-body")]
+pub use http::{response_headers, SseBody};
+#[cfg(feature = "json")]
+pub use json::JsonError;
 pub use parse::{Config, Parser};
+#[cfg(feature = "tokio")]
+pub use stream::TokioTimer;
+#[cfg(feature = "stream")]
+pub use stream::{
+    DecodeStream, EncodeItem, EncodeStream, FrameStream, KeepAliveTimer, NoKeepAlive,
+    RESPONSE_HEADERS,
+};
 
 // Doctest the README's examples.
 #[cfg(doctest)]

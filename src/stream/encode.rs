@@ -1,0 +1,400 @@
+//! The server side: a stream of events into a stream of `Bytes`, with keep-alive and
+//! coalescing.
+
+use core::convert::Infallible;
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_core::stream::{FusedStream, Stream};
+
+use super::keep_alive::{KeepAliveTimer, NoKeepAlive};
+use crate::{Event, Frame, KEEP_ALIVE};
+
+mod sealed {
+    // Public in a private module: nameable in bounds, implementable by no one outside.
+    #[allow(unreachable_pub)]
+    pub trait Sealed {}
+}
+
+/// What an [`EncodeStream`] accepts as items: an [`Event`] or a [`Frame`] (a stream that
+/// cannot fail), or a `Result` of either (a stream whose error is passed through).
+///
+/// Frames let a proxy re-encode what a [`FrameStream`](crate::FrameStream) decoded, comments
+/// and retry delays included. The trait is sealed.
+///
+/// # Examples
+///
+/// ```
+/// use futures_util::{stream, StreamExt};
+/// use sse_wire::{EncodeStream, Event};
+///
+/// # futures_executor::block_on(async {
+/// let infallible = EncodeStream::new(stream::iter([Event::from_data("a")]));
+/// let fallible = EncodeStream::new(stream::iter([Ok::<_, std::io::Error>(Event::from_data("a"))]));
+/// assert_eq!(infallible.collect::<Vec<_>>().await[0].as_ref().unwrap(), "data: a\n\n");
+/// assert_eq!(fallible.collect::<Vec<_>>().await[0].as_ref().unwrap(), "data: a\n\n");
+/// # });
+/// ```
+pub trait EncodeItem: sealed::Sealed {
+    /// The error an item can carry; [`Infallible`] for plain events and frames.
+    type Error;
+
+    /// Appends the item's wire form to `buf`, or hands back its error.
+    #[doc(hidden)]
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), Self::Error>;
+}
+
+impl sealed::Sealed for Event {}
+impl EncodeItem for Event {
+    type Error = Infallible;
+
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), Infallible> {
+        self.encode(buf);
+        Ok(())
+    }
+}
+
+impl sealed::Sealed for Frame {}
+impl EncodeItem for Frame {
+    type Error = Infallible;
+
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), Infallible> {
+        self.encode(buf);
+        Ok(())
+    }
+}
+
+impl<T: EncodeItem<Error = Infallible>, E> sealed::Sealed for Result<T, E> {}
+impl<T: EncodeItem<Error = Infallible>, E> EncodeItem for Result<T, E> {
+    type Error = E;
+
+    fn encode_into(self, buf: &mut BytesMut) -> Result<(), E> {
+        match self {
+            Ok(item) => match item.encode_into(buf) {
+                Ok(()) => Ok(()),
+                Err(never) => match never {},
+            },
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// Where the adapter is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// The timer has not been armed yet: it is, on the first poll.
+    Fresh,
+    Running,
+    /// The inner stream returned `None`; what is buffered still goes out.
+    InnerDone,
+    Done,
+}
+
+pin_project_lite::pin_project! {
+    /// Encodes a stream of events into `Bytes` chunks ready to write to a connection: the
+    /// server side of Server-Sent Events, under any runtime.
+    ///
+    /// The inner stream yields [`Event`]s or [`Frame`]s, or `Result`s of them (see
+    /// [`EncodeItem`]); the adapter yields `Result<Bytes, E>`, with `E` = [`Infallible`]
+    /// for a stream that cannot fail.
+    ///
+    /// - **Coalescing.** Each poll takes every event the inner stream has ready, up to
+    ///   [`max_chunk_size`](EncodeStream::max_chunk_size) bytes, and yields them as one
+    ///   chunk, so a burst costs one write. The adapter polls the inner stream again only
+    ///   while it returns `Ready`: an event that arrives alone is yielded at once, never
+    ///   held back waiting for company.
+    /// - **Keep-alive.** With [`keep_alive`](EncodeStream::keep_alive), after an interval
+    ///   in which no event went out, the adapter yields a comment, [`KEEP_ALIVE`], so that
+    ///   proxies do not close the idle connection. Each chunk of events restarts the quiet
+    ///   period. The clock is the caller's [`KeepAliveTimer`].
+    /// - **Errors.** An inner `Err(e)` is yielded as it is, after the bytes of the events
+    ///   that came before it. It does not end the adapter: the inner stream decides, by
+    ///   ending or going on. (An HTTP server stops polling a body at its first error and
+    ///   aborts the response, which is what a broken event source usually calls for.)
+    /// - **End.** When the inner stream ends, the adapter yields what it holds and then
+    ///   `None`, forever after ([`FusedStream`]); it never polls the inner stream past its
+    ///   end. It never panics.
+    /// - **Drop.** Dropping the adapter drops the inner stream: when a client disconnects
+    ///   and the server drops the body, whatever produced the events is freed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::{stream, StreamExt};
+    /// use sse_wire::{EncodeStream, Event};
+    ///
+    /// # futures_executor::block_on(async {
+    /// let events = stream::iter(["Hel", "lo"]).map(Event::from_data);
+    /// let mut body = EncodeStream::new(events);
+    /// // Both events were ready at once: one chunk.
+    /// assert_eq!(body.next().await.unwrap().unwrap(), "data: Hel\n\ndata: lo\n\n");
+    /// assert!(body.next().await.is_none());
+    /// # });
+    /// ```
+    pub struct EncodeStream<S, T = NoKeepAlive>
+    where
+        S: Stream,
+        S::Item: EncodeItem,
+    {
+        #[pin]
+        inner: S,
+        #[pin]
+        timer: T,
+        interval: Duration,
+        max_chunk_size: usize,
+        buf: BytesMut,
+        // An error that came after events already in `buf`: it goes out next.
+        error: Option<<S::Item as EncodeItem>::Error>,
+        state: State,
+    }
+}
+
+impl<S> EncodeStream<S>
+where
+    S: Stream,
+    S::Item: EncodeItem,
+{
+    /// The default [`max_chunk_size`](EncodeStream::max_chunk_size): 64 KiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # type S = futures_util::stream::Empty<sse_wire::Event>;
+    /// assert_eq!(sse_wire::EncodeStream::<S>::DEFAULT_MAX_CHUNK_SIZE, 64 * 1024);
+    /// ```
+    pub const DEFAULT_MAX_CHUNK_SIZE: usize = 64 * 1024;
+
+    /// Wraps `events`, with no keep-alive and the default chunk size.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::{stream, StreamExt};
+    /// use sse_wire::{EncodeStream, Event};
+    ///
+    /// # futures_executor::block_on(async {
+    /// let events = stream::iter([Ok::<_, &str>(Event::from_data("ok")), Err("upstream failed")]);
+    /// let chunks: Vec<_> = EncodeStream::new(events).collect().await;
+    /// assert_eq!(chunks[0].as_deref(), Ok(&b"data: ok\n\n"[..]));
+    /// assert_eq!(chunks[1], Err("upstream failed"));
+    /// # });
+    /// ```
+    pub fn new(events: S) -> Self {
+        EncodeStream {
+            inner: events,
+            timer: NoKeepAlive,
+            interval: Duration::ZERO,
+            max_chunk_size: Self::DEFAULT_MAX_CHUNK_SIZE,
+            buf: BytesMut::new(),
+            error: None,
+            state: State::Fresh,
+        }
+    }
+}
+
+impl<S, T> EncodeStream<S, T>
+where
+    S: Stream,
+    S::Item: EncodeItem,
+{
+    /// Sends a keep-alive comment ([`KEEP_ALIVE`]) after every `interval` in which no event
+    /// went out, timed by `timer`. 15 to 30 seconds suits most proxies. An interval of zero
+    /// sends a keep-alive whenever the inner stream has nothing ready.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sse_wire::{EncodeStream, Event, NoKeepAlive};
+    ///
+    /// # let my_timer = NoKeepAlive;
+    /// let events = futures_util::stream::iter([Event::from_data("x")]);
+    /// // `my_timer` is any `KeepAliveTimer`, such as `sse_wire::TokioTimer::new()`.
+    /// let body = EncodeStream::new(events).keep_alive(Duration::from_secs(15), my_timer);
+    /// # drop(body);
+    /// ```
+    pub fn keep_alive<U: KeepAliveTimer>(self, interval: Duration, timer: U) -> EncodeStream<S, U> {
+        EncodeStream {
+            inner: self.inner,
+            timer,
+            interval,
+            max_chunk_size: self.max_chunk_size,
+            buf: self.buf,
+            error: self.error,
+            state: self.state,
+        }
+    }
+
+    /// Sets how many bytes of ready events may go into one chunk before the adapter yields
+    /// it; default [`DEFAULT_MAX_CHUNK_SIZE`](EncodeStream::DEFAULT_MAX_CHUNK_SIZE). An
+    /// event larger than that is still yielded whole, in a chunk of its own. `0` turns
+    /// coalescing off: one event per chunk.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::{stream, StreamExt};
+    /// use sse_wire::{EncodeStream, Event};
+    ///
+    /// # futures_executor::block_on(async {
+    /// let events = stream::iter([Event::from_data("a"), Event::from_data("b")]);
+    /// let chunks: Vec<_> = EncodeStream::new(events).max_chunk_size(0).collect().await;
+    /// assert_eq!(chunks.len(), 2);
+    /// # });
+    /// ```
+    pub fn max_chunk_size(mut self, bytes: usize) -> Self {
+        self.max_chunk_size = bytes;
+        self
+    }
+
+    /// The inner stream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let events = futures_util::stream::iter([sse_wire::Event::from_data("x")]);
+    /// let body = sse_wire::EncodeStream::new(events);
+    /// assert_eq!(body.get_ref().size_hint(), (1, Some(1)));
+    /// # use futures_util::Stream;
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner stream, mutably. Polling it directly bypasses the adapter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let events = futures_util::stream::iter([sse_wire::Event::from_data("x")]);
+    /// let mut body = sse_wire::EncodeStream::new(events);
+    /// let _inner = body.get_mut();
+    /// ```
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The pinned inner stream. Polling it directly bypasses the adapter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::pin::pin;
+    ///
+    /// let events = futures_util::stream::iter([sse_wire::Event::from_data("x")]);
+    /// let body = pin!(sse_wire::EncodeStream::new(events));
+    /// let _inner = body.get_pin_mut();
+    /// ```
+    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut S> {
+        self.project().inner
+    }
+
+    /// Unwraps the inner stream. Events taken from it but not yet yielded are lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let events = futures_util::stream::iter([sse_wire::Event::from_data("x")]);
+    /// let _events = sse_wire::EncodeStream::new(events).into_inner();
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, T> Stream for EncodeStream<S, T>
+where
+    S: Stream,
+    S::Item: EncodeItem,
+    T: KeepAliveTimer,
+{
+    type Item = Result<Bytes, <S::Item as EncodeItem>::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        if let Some(error) = this.error.take() {
+            return Poll::Ready(Some(Err(error)));
+        }
+        if *this.state == State::Fresh {
+            this.timer.as_mut().reset(*this.interval);
+            *this.state = State::Running;
+        }
+        while *this.state == State::Running {
+            match this.inner.as_mut().poll_next(cx) {
+                Poll::Ready(Some(item)) => {
+                    if let Err(error) = item.encode_into(this.buf) {
+                        if this.buf.is_empty() {
+                            return Poll::Ready(Some(Err(error)));
+                        }
+                        *this.error = Some(error);
+                        break;
+                    }
+                    if this.buf.len() >= *this.max_chunk_size {
+                        break;
+                    }
+                }
+                Poll::Ready(None) => *this.state = State::InnerDone,
+                Poll::Pending => break,
+            }
+        }
+        if !this.buf.is_empty() {
+            this.timer.as_mut().reset(*this.interval);
+            return Poll::Ready(Some(Ok(this.buf.split().freeze())));
+        }
+        match *this.state {
+            State::InnerDone | State::Done => {
+                *this.state = State::Done;
+                Poll::Ready(None)
+            }
+            State::Fresh | State::Running => match this.timer.as_mut().poll_expired(cx) {
+                Poll::Ready(()) => {
+                    this.timer.as_mut().reset(*this.interval);
+                    Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self.state {
+            State::Done => (0, Some(0)),
+            // Coalescing and keep-alive make the inner stream's count meaningless here.
+            _ => (
+                usize::from(self.error.is_some() || !self.buf.is_empty()),
+                None,
+            ),
+        }
+    }
+}
+
+impl<S, T> FusedStream for EncodeStream<S, T>
+where
+    S: Stream,
+    S::Item: EncodeItem,
+    T: KeepAliveTimer,
+{
+    fn is_terminated(&self) -> bool {
+        self.state == State::Done
+    }
+}
+
+impl<S, T> fmt::Debug for EncodeStream<S, T>
+where
+    S: Stream + fmt::Debug,
+    S::Item: EncodeItem,
+    T: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncodeStream")
+            .field("inner", &self.inner)
+            .field("timer", &self.timer)
+            .field("interval", &self.interval)
+            .field("max_chunk_size", &self.max_chunk_size)
+            .field("buffered", &self.buf.len())
+            .finish_non_exhaustive()
+    }
+}
