@@ -346,7 +346,7 @@ impl Parser {
     /// assert_eq!(parser.buffered_len(), 4 + 8);
     /// ```
     pub fn buffered_len(&self) -> usize {
-        self.scanner.partial_len + self.interpreter.size
+        self.scanner.partial.len() + self.interpreter.size
     }
 }
 
@@ -380,10 +380,15 @@ enum Step<'a> {
 #[derive(Debug)]
 enum Scanned {
     /// `start..end` of the front chunk.
-    InChunk { start: usize, end: usize },
+    InChunk {
+        start: usize,
+        end: usize,
+    },
     /// All of `Scanner::joined`.
     Joined,
-    Skipped { empty: bool },
+    Skipped {
+        empty: bool,
+    },
     TooLong,
     End,
 }
@@ -569,6 +574,7 @@ fn hold(
         None => None,
         Some(max) if *partial_len > max => {
             partial.clear();
+            *partial_len = 0;
             *discarding = true;
             Some(Scanned::TooLong)
         }
@@ -604,6 +610,9 @@ struct Interpreter {
     event_type: Option<ByteString>,
     /// This block's `id` field.
     id: Option<ByteString>,
+    /// The input bytes of this block's last `event` and `id` values, counted in `size`.
+    event_type_size: usize,
+    id_size: usize,
     retry_field: Option<Duration>,
     /// The event passed the limit: ignore lines up to the next empty one.
     skipping: bool,
@@ -654,7 +663,8 @@ impl Interpreter {
         let (name, value_at) = match memchr::memchr(b':', bytes) {
             Some(0) => {
                 let value_at = 1 + usize::from(bytes.get(1) == Some(&b' '));
-                return frames.then(|| Ok(Frame::Comment(Text::from_inner(decode(line, value_at)))));
+                return frames
+                    .then(|| Ok(Frame::Comment(Text::from_inner(decode(line, value_at)))));
             }
             Some(colon) => {
                 let space = usize::from(bytes.get(colon + 1) == Some(&b' '));
@@ -681,13 +691,14 @@ impl Interpreter {
                 };
             }
             b"event" => {
-                let before = self.event_type.as_ref().map_or(0, |t| t.len());
-                self.size = self.size - before + value.len();
+                // Sizes count input bytes: a decoded value can be longer (U+FFFD).
+                self.size = self.size - self.event_type_size + value.len();
+                self.event_type_size = value.len();
                 self.event_type = Some(decode(line, value_at));
             }
             b"id" if memchr::memchr(0, value).is_none() => {
-                let before = self.id.as_ref().map_or(0, |id| id.len());
-                self.size = self.size - before + value.len();
+                self.size = self.size - self.id_size + value.len();
+                self.id_size = value.len();
                 self.id_buffer = decode(line, value_at);
                 self.id = Some(self.id_buffer.clone());
             }
@@ -731,7 +742,9 @@ impl Interpreter {
         self.data = Data::None;
         self.joined.clear();
         self.event_type = None;
+        self.event_type_size = 0;
         self.id = None;
+        self.id_size = 0;
         self.retry_field = None;
     }
 }
@@ -777,7 +790,16 @@ mod tests {
             parse_retry(b"99999999999999999999999"),
             Some(Duration::from_millis(u64::MAX))
         );
-        for bad in [&b""[..], b" 1", b"1 ", b"-1", b"+1", b"1.5", b"1e3", b"\xEF\xBC\x91"] {
+        for bad in [
+            &b""[..],
+            b" 1",
+            b"1 ",
+            b"-1",
+            b"+1",
+            b"1.5",
+            b"1e3",
+            b"\xEF\xBC\x91",
+        ] {
             assert_eq!(parse_retry(bad), None, "{bad:?}");
         }
     }
@@ -807,8 +829,12 @@ mod tests {
     #[test]
     fn spanning_line_is_copied_once_and_released() {
         let mut scanner = Scanner::default();
-        scanner.queue.push_back(Input::Chunk(Bytes::from_static(b"ab")));
-        scanner.queue.push_back(Input::Chunk(Bytes::from_static(b"cd\n")));
+        scanner
+            .queue
+            .push_back(Input::Chunk(Bytes::from_static(b"ab")));
+        scanner
+            .queue
+            .push_back(Input::Chunk(Bytes::from_static(b"cd\n")));
         let Some(Step::Line(line)) = scanner.next_line(Some(100)) else {
             panic!("no line")
         };
