@@ -38,7 +38,10 @@ impl Expect for Seen {
         self
     }
     fn id(mut self, value: &str) -> Seen {
-        if let Seen::Event { id, last_event_id, .. } = &mut self {
+        if let Seen::Event {
+            id, last_event_id, ..
+        } = &mut self
+        {
             *id = Some(value.into());
             *last_event_id = value.into();
         }
@@ -114,7 +117,11 @@ fn check_with(config: Config, rule: &str, input: &[u8], expected: &[Seen]) {
 
 fn check(rule: &str, input: &[u8], expected: &[Seen]) {
     check_with(Config::new(), rule, input, expected);
-    assert_eq!(oracle::parse(input), expected, "{rule}: the oracle disagrees");
+    assert_eq!(
+        oracle::parse(input),
+        expected,
+        "{rule}: the oracle disagrees"
+    );
 }
 
 macro_rules! spec {
@@ -132,6 +139,9 @@ spec! {
     utf8_truncated_sequence_is_one_replacement_character: b"data: \xE2\x82\n\n" => [msg("\u{FFFD}")];
     utf8_multibyte_characters_survive_any_split: "data: café 🎉 日本\n\n".as_bytes() => [msg("café 🎉 日本")];
     utf8_invalid_in_event_type_and_id: b"event: \xC3\nid: \xFF\ndata: x\n\n"
+        => [msg("x").typ("\u{FFFD}").id("\u{FFFD}")];
+    // Regression: the size of a replaced value was taken from its decoded (longer) form.
+    utf8_invalid_in_repeated_event_and_id: b"event: \xFF\xFF\nevent: \xFF\nid: \xFF\xFF\nid: \xFF\ndata: x\n\n"
         => [msg("x").typ("\u{FFFD}").id("\u{FFFD}")];
     utf8_invalid_in_comment: b": \xF0\x9F\x8E\n" => [comment("\u{FFFD}")];
     bom_at_stream_start_is_stripped: b"\xEF\xBB\xBFdata: a\n\n" => [msg("a")];

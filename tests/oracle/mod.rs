@@ -149,7 +149,9 @@ pub fn seen(frame: Result<sse_wire::Frame, sse_wire::ParseError>) -> Seen {
             data: e.data().to_string(),
             id: e.id().map(str::to_string),
             last_event_id: e.last_event_id().to_string(),
-            retry: e.retry().map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            retry: e
+                .retry()
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         },
         Ok(Frame::Comment(c)) => Seen::Comment(c.to_string()),
         Ok(Frame::Retry(d)) => Seen::Retry(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
