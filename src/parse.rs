@@ -19,6 +19,9 @@ use crate::{Event, Frame, ParseError};
 
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
+/// The size of the blocks [`Parser::feed`] copies borrowed input into.
+const FEED_BLOCK: usize = 8 * 1024;
+
 /// Limits for a [`Parser`].
 ///
 /// # Examples
@@ -187,7 +190,7 @@ impl Parser {
         }
     }
 
-    /// Feeds borrowed bytes. They are copied once, into a buffer the parser reuses.
+    /// Feeds borrowed bytes. They are copied once, into 8 KiB blocks that small feeds share.
     ///
     /// # Examples
     ///
@@ -202,6 +205,12 @@ impl Parser {
     pub fn feed(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
+        }
+        if self.copies.capacity() < bytes.len() {
+            // Copy into blocks rather than one allocation per call: events, and the last
+            // event ID, may keep slices of earlier copies alive, so a buffer is rarely free
+            // to be reclaimed, but small feeds can share one block.
+            self.copies.reserve(bytes.len().max(FEED_BLOCK));
         }
         self.copies.extend_from_slice(bytes);
         let chunk = self.copies.split().freeze();
