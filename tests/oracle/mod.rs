@@ -9,7 +9,7 @@
 
 /// What a client observes, in stream order. Mirrors `sse_wire::Frame` with plain types.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seen {
+pub(crate) enum Seen {
     Event {
         event_type: String,
         data: String,
@@ -26,7 +26,7 @@ pub enum Seen {
 }
 
 /// Parses a complete stream (the end of the input is the end of the stream).
-pub fn parse(input: &[u8]) -> Vec<Seen> {
+pub(crate) fn parse(input: &[u8]) -> Vec<Seen> {
     let text = String::from_utf8_lossy(input);
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
     let mut out = Vec::new();
@@ -95,19 +95,17 @@ impl State {
                 self.data.push_str(value);
                 self.data.push('\n');
             }
-            "id" => {
-                if !value.contains('\0') {
-                    self.last_event_id_buffer = value.to_string();
-                    self.block_id = Some(value.to_string());
-                }
+            // "If the field value does not contain U+0000 NULL" (else ignore the field).
+            "id" if !value.contains('\0') => {
+                self.last_event_id_buffer = value.to_string();
+                self.block_id = Some(value.to_string());
             }
-            "retry" => {
-                if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) {
-                    // Saturate like the crate documents: a huge value means "wait forever".
-                    let ms = value.parse::<u64>().unwrap_or(u64::MAX);
-                    self.block_retry = Some(ms);
-                    out.push(Seen::Retry(ms));
-                }
+            // "If the field value consists of only ASCII digits" (else ignore the field).
+            "retry" if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) => {
+                // Saturate like the crate documents: a huge value means "wait forever".
+                let ms = value.parse::<u64>().unwrap_or(u64::MAX);
+                self.block_retry = Some(ms);
+                out.push(Seen::Retry(ms));
             }
             _ => {}
         }
@@ -141,7 +139,7 @@ impl State {
 }
 
 /// Converts what the crate's parser returned into the oracle's terms.
-pub fn seen(frame: Result<sse_wire::Frame, sse_wire::ParseError>) -> Seen {
+pub(crate) fn seen(frame: Result<sse_wire::Frame, sse_wire::ParseError>) -> Seen {
     use sse_wire::Frame;
     match frame {
         Ok(Frame::Event(e)) => Seen::Event {
@@ -163,7 +161,7 @@ pub fn seen(frame: Result<sse_wire::Frame, sse_wire::ParseError>) -> Seen {
 
 /// Runs the crate's parser over `chunks` (then the end of the stream) and collects what it
 /// reports, draining after every chunk as a client would.
-pub fn run_parser(parser: &mut sse_wire::Parser, chunks: &[&[u8]]) -> Vec<Seen> {
+pub(crate) fn run_parser(parser: &mut sse_wire::Parser, chunks: &[&[u8]]) -> Vec<Seen> {
     let mut out = Vec::new();
     for chunk in chunks {
         parser.feed_bytes(bytes::Bytes::copy_from_slice(chunk));
