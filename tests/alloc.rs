@@ -79,7 +79,10 @@ fn dispatching_one_line_events_allocates_nothing() {
         events
     });
     assert_eq!(events, 1000);
-    assert_eq!(allocations, 0, "allocations while dispatching {events} events");
+    assert_eq!(
+        allocations, 0,
+        "allocations while dispatching {events} events"
+    );
 }
 
 #[test]
@@ -96,7 +99,10 @@ fn event_data_type_and_id_are_slices_of_the_fed_chunk() {
         assert!(inside(event.data().as_bytes()), "data() copied");
         assert!(inside(event.event_type().as_bytes()), "event type copied");
         assert!(inside(event.id().unwrap().as_bytes()), "id copied");
-        assert!(inside(event.last_event_id().as_bytes()), "last event id copied");
+        assert!(
+            inside(event.last_event_id().as_bytes()),
+            "last event id copied"
+        );
         n += 1;
     }
     assert_eq!(n, 50);
@@ -135,7 +141,10 @@ fn feeding_borrowed_slices_reuses_one_buffer() {
             }
         }
     });
-    assert!(allocations <= 200, "{allocations} allocations for 10,000 fed events");
+    assert!(
+        allocations <= 200,
+        "{allocations} allocations for 10,000 fed events"
+    );
 }
 
 #[test]
@@ -158,7 +167,10 @@ fn encoding_into_a_reused_buffer_allocates_nothing() {
         }
     });
     assert_eq!(allocations, 0);
-    assert_eq!(buf.len(), events.iter().map(Event::encoded_len).sum::<usize>());
+    assert_eq!(
+        buf.len(),
+        events.iter().map(Event::encoded_len).sum::<usize>()
+    );
 }
 
 #[test]
@@ -178,5 +190,8 @@ fn one_byte_drip_of_a_long_line_allocates_linearly() {
         let event = parser.next_event().unwrap().unwrap();
         assert_eq!(event.data().len(), LEN);
     });
-    assert!(bytes < 8 * LEN, "{bytes} bytes allocated to parse a {LEN}-byte line");
+    assert!(
+        bytes < 8 * LEN,
+        "{bytes} bytes allocated to parse a {LEN}-byte line"
+    );
 }
