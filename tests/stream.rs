@@ -600,3 +600,16 @@ async fn tokio_timer_sends_keep_alives_on_tokio_time() {
         ]
     );
 }
+
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn tokio_timer_is_unpin_and_an_unrepresentable_interval_never_fires() {
+    fn unpin<T: Unpin>(_: &T) {}
+    let events = stream::iter([ev("x")]).chain(stream::pending());
+    let mut encoder =
+        EncodeStream::new(events).keep_alive(Duration::MAX, sse_wire::TokioTimer::new());
+    unpin(&encoder);
+    assert_eq!(encoder.next().await.unwrap().unwrap(), "data: x\n\n");
+    let quiet = tokio::time::timeout(Duration::from_secs(1 << 40), encoder.next()).await;
+    assert!(quiet.is_err(), "a keep-alive went out: {quiet:?}");
+}

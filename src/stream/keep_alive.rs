@@ -114,36 +114,35 @@ impl KeepAliveTimer for NoKeepAlive {
 }
 
 #[cfg(feature = "tokio")]
-pin_project_lite::pin_project! {
-    /// A [`KeepAliveTimer`] on `tokio::time` (feature `tokio`).
-    ///
-    /// Creating one needs no runtime; it is first armed when the encoder is first polled,
-    /// which must happen inside a tokio runtime with the time driver enabled (the default
-    /// for `#[tokio::main]`), as for any tokio timer.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use futures_util::StreamExt;
-    /// use sse_wire::{EncodeStream, Event, TokioTimer};
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// // One event, then a stream that stays open and quiet.
-    /// let events = futures_util::stream::iter([Event::from_data("hi")])
-    ///     .chain(futures_util::stream::pending());
-    /// let mut body = EncodeStream::new(events).keep_alive(Duration::from_secs(15), TokioTimer::new());
-    /// assert_eq!(body.next().await.unwrap().unwrap(), "data: hi\n\n");
-    /// // 15 s later (tokio's paused clock skips ahead), a keep-alive comment.
-    /// assert_eq!(body.next().await.unwrap().unwrap(), sse_wire::KEEP_ALIVE);
-    /// # }
-    /// ```
-    #[derive(Debug, Default)]
-    pub struct TokioTimer {
-        #[pin]
-        sleep: Option<tokio::time::Sleep>,
-    }
+/// A [`KeepAliveTimer`] on `tokio::time` (feature `tokio`).
+///
+/// It is `Unpin`. Creating one needs no runtime; it is first armed when the encoder is first polled,
+/// which must happen inside a tokio runtime with the time driver enabled (the default
+/// for `#[tokio::main]`), as for any tokio timer.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use futures_util::StreamExt;
+/// use sse_wire::{EncodeStream, Event, TokioTimer};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// // One event, then a stream that stays open and quiet.
+/// let events = futures_util::stream::iter([Event::from_data("hi")])
+///     .chain(futures_util::stream::pending());
+/// let mut body = EncodeStream::new(events).keep_alive(Duration::from_secs(15), TokioTimer::new());
+/// assert_eq!(body.next().await.unwrap().unwrap(), "data: hi\n\n");
+/// // 15 s later (tokio's paused clock skips ahead), a keep-alive comment.
+/// assert_eq!(body.next().await.unwrap().unwrap(), sse_wire::KEEP_ALIVE);
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct TokioTimer {
+    // Boxed so that the timer, and an encoder over an `Unpin` stream, is `Unpin`: one
+    // allocation per connection, on the first poll.
+    sleep: Option<Pin<std::boxed::Box<tokio::time::Sleep>>>,
 }
 
 #[cfg(feature = "tokio")]
@@ -164,22 +163,22 @@ impl TokioTimer {
 #[cfg(feature = "tokio")]
 impl KeepAliveTimer for TokioTimer {
     fn reset(self: Pin<&mut Self>, after: Duration) {
-        let mut sleep = self.project().sleep;
+        let this = self.get_mut();
         // `Instant + Duration` panics on overflow; such a deadline is "never".
         let Some(deadline) = tokio::time::Instant::now().checked_add(after) else {
-            sleep.set(None);
+            this.sleep = None;
             return;
         };
-        match sleep.as_mut().as_pin_mut() {
+        match &mut this.sleep {
             // Resetting reuses the timer entry instead of allocating a new one per event.
-            Some(armed) => armed.reset(deadline),
-            None => sleep.set(Some(tokio::time::sleep_until(deadline))),
+            Some(armed) => armed.as_mut().reset(deadline),
+            None => this.sleep = Some(std::boxed::Box::pin(tokio::time::sleep_until(deadline))),
         }
     }
 
     fn poll_expired(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match self.project().sleep.as_pin_mut() {
-            Some(sleep) => core::future::Future::poll(sleep, cx),
+        match &mut self.get_mut().sleep {
+            Some(sleep) => core::future::Future::poll(sleep.as_mut(), cx),
             None => Poll::Pending,
         }
     }
