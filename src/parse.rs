@@ -9,6 +9,7 @@
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
+use core::fmt;
 use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -147,7 +148,6 @@ impl Default for Config {
 /// assert_eq!(parser.last_event_id(), "1");
 /// # Ok::<(), sse_wire::ParseError>(())
 /// ```
-#[derive(Debug)]
 pub struct Parser {
     scanner: Scanner,
     interpreter: Interpreter,
@@ -356,6 +356,19 @@ impl Parser {
     /// ```
     pub fn buffered_len(&self) -> usize {
         self.scanner.partial.len() + self.interpreter.size
+    }
+}
+
+/// A summary: the input it holds can be megabytes.
+impl fmt::Debug for Parser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parser")
+            .field("max_event_size", &self.interpreter.limit)
+            .field("buffered_len", &self.buffered_len())
+            .field("queued_chunks", &self.scanner.queue.len())
+            .field("last_event_id", &self.last_event_id())
+            .field("retry", &self.retry())
+            .finish_non_exhaustive()
     }
 }
 

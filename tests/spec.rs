@@ -380,3 +380,12 @@ mod limit {
         );
     }
 }
+
+#[test]
+fn parser_debug_is_a_summary_not_a_dump() {
+    let mut parser = Parser::new();
+    parser.feed(&vec![b'x'; 1 << 20]);
+    let debug = format!("{parser:?}");
+    assert!(debug.len() < 300, "{debug}");
+    assert!(debug.contains("queued_chunks: 1"), "{debug}");
+}
