@@ -1,0 +1,272 @@
+//! A real browser reads what the encoder writes: headless Chromium opens a page served by an
+//! axum server, listens with `EventSource`, and posts back what it received.
+//!
+//! Needs `/usr/bin/chromium` (Debian package `chromium`, installed by `.ci/run`). Without it
+//! the test fails when `CI` is set and is skipped, with a message, otherwise.
+#![cfg(all(feature = "http-body", feature = "tokio"))]
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::http::header::{HeaderMap, CONTENT_TYPE};
+use axum::response::Response;
+use axum::routing::{get, post};
+use futures_util::stream::{self, StreamExt};
+use serde_json::{json, Value};
+use sse_wire::{EncodeStream, Event, SseBody};
+use tokio::sync::mpsc;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const PAGE: &str = include_str!("browser/page.html");
+
+/// The request headers the server saw on one `/events` request.
+#[derive(Debug, PartialEq, Eq)]
+struct EventsRequest {
+    last_event_id: Option<String>,
+    accept: Option<String>,
+}
+
+/// What the browser must see, in order: `(type, data, lastEventId)`.
+fn expected() -> Value {
+    json!([
+        { "type": "greeting", "data": "hello", "lastEventId": "1" },
+        { "type": "message", "data": "line 1\nline 2\nline 3", "lastEventId": "1" },
+        { "type": "message", "data": "crlf one\ncrlf two\ncr three", "lastEventId": "3" },
+        { "type": "message", "data": "   three leading spaces", "lastEventId": "3" },
+        { "type": "unicode", "data": "héllo wörld — 日本語 🦀", "lastEventId": "3" },
+        { "type": "empty", "data": "", "lastEventId": "3" },
+        { "type": "after-id", "data": "the id-only block set the id", "lastEventId": "7" },
+        // After the reconnection: the server echoes the Last-Event-ID header it received.
+        { "type": "resumed", "data": "Last-Event-ID: 7", "lastEventId": "7" },
+    ])
+}
+
+/// The first connection's events: every case the browser must decode, then a short retry,
+/// then the end of the response, which makes the browser reconnect.
+fn first_connection() -> Vec<Event> {
+    vec![
+        Event::builder()
+            .comment("a comment the browser ignores")
+            .build()
+            .unwrap(),
+        Event::builder()
+            .event("greeting")
+            .id("1")
+            .data("hello")
+            .build()
+            .unwrap(),
+        Event::from_data("line 1\nline 2\nline 3"),
+        Event::builder()
+            .id("3")
+            .data("crlf one\r\ncrlf two\rcr three")
+            .build()
+            .unwrap(),
+        Event::from_data("   three leading spaces"),
+        Event::builder()
+            .event("unicode")
+            .data("héllo wörld — 日本語 🦀")
+            .build()
+            .unwrap(),
+        Event::builder().event("empty").data("").build().unwrap(),
+        Event::builder().id("7").build().unwrap(),
+        Event::builder()
+            .event("after-id")
+            .data("the id-only block set the id")
+            .build()
+            .unwrap(),
+        Event::builder()
+            .retry(Duration::from_millis(100))
+            .build()
+            .unwrap(),
+    ]
+}
+
+fn sse(events: Vec<Event>) -> Response {
+    SseBody::new(EncodeStream::new(stream::iter(events)))
+        .into_response()
+        .map(Body::new)
+}
+
+/// Serves the page, the event stream and the report endpoint on 127.0.0.1:0.
+async fn serve(
+    requests: mpsc::UnboundedSender<EventsRequest>,
+    reports: mpsc::UnboundedSender<Bytes>,
+) -> SocketAddr {
+    let app = axum::Router::new()
+        .route(
+            "/",
+            get(|| async { ([(CONTENT_TYPE, "text/html; charset=utf-8")], PAGE) }),
+        )
+        .route(
+            "/events",
+            get(move |headers: HeaderMap| async move {
+                let header = |name| {
+                    headers
+                        .get(name)
+                        .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_owned())
+                };
+                let last_event_id = header("last-event-id");
+                let _ = requests.send(EventsRequest {
+                    last_event_id: last_event_id.clone(),
+                    accept: header("accept"),
+                });
+                match last_event_id {
+                    None => sse(first_connection()),
+                    Some(id) => {
+                        let resumed = Event::builder()
+                            .event("resumed")
+                            .data(format!("Last-Event-ID: {id}"))
+                            .build()
+                            .unwrap();
+                        // Stays open: the page closes its EventSource when it has this event.
+                        SseBody::new(EncodeStream::new(
+                            stream::iter([resumed]).chain(stream::pending()),
+                        ))
+                        .into_response()
+                        .map(Body::new)
+                    }
+                }
+            }),
+        )
+        .route(
+            "/report",
+            post(move |body: Bytes| async move {
+                let _ = reports.send(body);
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// A headless Chromium in its own process group, with a fresh profile; killed, with every
+/// process it started, and its profile removed, however the test ends.
+struct Browser {
+    child: tokio::process::Child,
+    dir: PathBuf,
+}
+
+impl Browser {
+    fn launch(url: &str) -> Browser {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("sse-wire-chromium-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = std::fs::File::create(dir.join("chromium.log")).unwrap();
+        let child = tokio::process::Command::new(CHROMIUM)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                // Containers often have a tiny /dev/shm, which crashes renderers.
+                "--disable-dev-shm-usage",
+            ])
+            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {CHROMIUM}: {e}"));
+        Browser { child, dir }
+    }
+
+    /// The end of Chromium's log, for failure messages.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("chromium.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            // The whole group: renderer and utility processes too, not only the browser.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_event_source_receives_events_and_reconnects_with_last_event_id() {
+    if !Path::new(CHROMIUM).exists() {
+        let why =
+            format!("{CHROMIUM} is missing (Debian package `chromium`; `.ci/run` installs it)");
+        if std::env::var_os("CI").is_some() {
+            panic!("{why}");
+        }
+        eprintln!("skipping the browser test: {why}");
+        return;
+    }
+    let (requests_tx, mut requests_rx) = mpsc::unbounded_channel();
+    let (reports_tx, mut reports_rx) = mpsc::unbounded_channel();
+    let addr = serve(requests_tx, reports_tx).await;
+    let mut browser = Browser::launch(&format!("http://{addr}/"));
+
+    let report = tokio::select! {
+        report = tokio::time::timeout(Duration::from_secs(60), reports_rx.recv()) => match report {
+            Ok(Some(report)) => report,
+            _ => panic!("no report from the page within 60 s; chromium's log:\n{}", browser.log_tail()),
+        },
+        status = browser.child.wait() => {
+            panic!("chromium exited early ({status:?}); its log:\n{}", browser.log_tail())
+        }
+    };
+    let report: Value = serde_json::from_slice(&report).unwrap();
+
+    assert_eq!(report["reason"], "resumed", "report: {report:#}");
+    assert_eq!(report["received"], expected(), "report: {report:#}");
+    // The end of the first response is an error event, then the reconnection.
+    assert!(
+        report["errors"].as_u64().unwrap() >= 1,
+        "report: {report:#}"
+    );
+
+    // Both requests came before the report; a third (an unwanted reconnection) would
+    // follow within the retry delay, so wait a little past it.
+    let mut requests = Vec::new();
+    while let Ok(Some(request)) =
+        tokio::time::timeout(Duration::from_millis(500), requests_rx.recv()).await
+    {
+        requests.push(request);
+    }
+    let [first, second] = <[EventsRequest; 2]>::try_from(requests)
+        .unwrap_or_else(|requests| panic!("expected two /events requests, got {requests:?}"));
+    assert_eq!(
+        first,
+        EventsRequest {
+            last_event_id: None,
+            accept: Some("text/event-stream".to_owned())
+        }
+    );
+    assert_eq!(
+        second,
+        EventsRequest {
+            last_event_id: Some("7".to_owned()),
+            accept: Some("text/event-stream".to_owned())
+        }
+    );
+    drop(browser);
+}
