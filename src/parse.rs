@@ -20,6 +20,10 @@ use crate::{Event, Frame, ParseError};
 
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
+/// Lines that span chunks are joined in a buffer the scanner reuses, unless they are longer
+/// than this: then it lets the allocation go with the line.
+const REUSE_LIMIT: usize = 64 * 1024;
+
 /// The size of the blocks [`Parser::feed`] copies borrowed input into.
 const FEED_BLOCK: usize = 8 * 1024;
 
@@ -484,6 +488,11 @@ impl Scanner {
     /// Finds the next line; reports where it is rather than borrowing it, so that the
     /// queue can be popped on the way.
     fn scan(&mut self, budget: Option<usize>) -> Option<Scanned> {
+        // The previous line has been interpreted: let go of it, or it would pin up to a
+        // whole line of memory that `buffered_len` does not count.
+        if !self.joined.is_empty() {
+            self.joined = Bytes::new();
+        }
         loop {
             let chunk = match self.queue.front()? {
                 Input::Chunk(chunk) => chunk,
@@ -561,6 +570,11 @@ impl Scanner {
                     self.partial
                         .extend_from_slice(rest.get(..found).unwrap_or_default());
                     self.joined = self.partial.split().freeze();
+                    if self.joined.len() > REUSE_LIMIT {
+                        // `partial` shares the line's allocation; reusing it would pin a
+                        // large buffer for the parser's lifetime.
+                        self.partial = BytesMut::new();
+                    }
                     Scanned::Joined
                 }
                 Some(_) => Scanned::InChunk { start: pos, end },

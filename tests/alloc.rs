@@ -195,3 +195,19 @@ fn one_byte_drip_of_a_long_line_allocates_linearly() {
         "{bytes} bytes allocated to parse a {LEN}-byte line"
     );
 }
+
+#[test]
+fn a_line_that_spanned_chunks_is_released_once_read() {
+    // After the event is dropped, nothing of the spanning line may stay allocated.
+    let mut parser = Parser::new();
+    parser.feed_bytes(Bytes::from_static(b"data: "));
+    parser.feed_bytes(Bytes::from(vec![b'x'; 1 << 20]));
+    parser.feed_bytes(Bytes::from_static(b"\n\n"));
+    let event = parser.next_event().unwrap().unwrap();
+    let weak = event.data_bytes().clone();
+    drop(event);
+    assert!(parser.next_event().is_none());
+    // `weak` is now the only owner of the joined line: converting it back into a
+    // `BytesMut` must succeed without a copy if no one else holds it.
+    assert!(weak.try_into_mut().is_ok(), "the parser still holds the spanning line");
+}
