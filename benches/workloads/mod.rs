@@ -7,31 +7,31 @@
 
 /// What one event carries; the encode benches start from these.
 #[derive(Debug, Clone)]
-pub struct Spec {
-    pub event: Option<String>,
-    pub id: Option<String>,
+pub(crate) struct Spec {
+    pub(crate) event: Option<String>,
+    pub(crate) id: Option<String>,
     /// Lines joined with LF.
-    pub data: String,
+    pub(crate) data: String,
 }
 
 #[derive(Debug)]
-pub struct Workload {
-    pub name: &'static str,
-    pub specs: Vec<Spec>,
-    pub wire: Vec<u8>,
+pub(crate) struct Workload {
+    pub(crate) name: &'static str,
+    pub(crate) specs: Vec<Spec>,
+    pub(crate) wire: Vec<u8>,
     /// The end of the event that ends at or after [`PREFIX`]: what 1-byte chunks are fed.
-    pub prefix: usize,
+    pub(crate) prefix: usize,
 }
 
 /// How much of a workload the 1-byte chunking feeds (rounded up to an event boundary): a
 /// drip of the whole stream would take minutes for the slower peers.
-pub const PREFIX: usize = 256 * 1024;
+pub(crate) const PREFIX: usize = 256 * 1024;
 
 /// The chunk sizes of the issue: 1 B (on the prefix), 10 B, 64 B, a TCP segment's payload,
 /// 16 KiB, and the whole stream in one chunk (`usize::MAX`).
-pub const CHUNKS: [usize; 6] = [1, 10, 64, 1460, 16 * 1024, usize::MAX];
+pub(crate) const CHUNKS: [usize; 6] = [1, 10, 64, 1460, 16 * 1024, usize::MAX];
 
-pub fn chunk_label(size: usize) -> String {
+pub(crate) fn chunk_label(size: usize) -> String {
     match size {
         usize::MAX => "whole".to_owned(),
         s if s >= 1024 && s % 1024 == 0 => format!("{} KiB", s / 1024),
@@ -40,8 +40,12 @@ pub fn chunk_label(size: usize) -> String {
 }
 
 /// The input a chunk size feeds: the prefix for 1-byte chunks, else everything.
-pub fn input(workload: &Workload, chunk: usize) -> &[u8] {
-    let len = if chunk == 1 { workload.prefix } else { workload.wire.len() };
+pub(crate) fn input(workload: &Workload, chunk: usize) -> &[u8] {
+    let len = if chunk == 1 {
+        workload.prefix
+    } else {
+        workload.wire.len()
+    };
     workload.wire.get(..len).unwrap_or_default()
 }
 
@@ -63,8 +67,29 @@ impl Rng {
 
 /// Words of an LLM's answer; a few are not ASCII, as real token streams are.
 const WORDS: [&str; 24] = [
-    "the", "model", "streams", "tokens", "one", "by", "and", "each", "is", "an", "event",
-    "café", "naïve", "déjà", "vu", "über", "日本語", "テキスト", "ok", "so", "it", "with", "🙂",
+    "the",
+    "model",
+    "streams",
+    "tokens",
+    "one",
+    "by",
+    "and",
+    "each",
+    "is",
+    "an",
+    "event",
+    "café",
+    "naïve",
+    "déjà",
+    "vu",
+    "über",
+    "日本語",
+    "テキスト",
+    "ok",
+    "so",
+    "it",
+    "with",
+    "🙂",
     "data",
 ];
 
@@ -129,7 +154,11 @@ fn multi_line(events: usize) -> Vec<Spec> {
     (0..events)
         .map(|_| {
             let lines: Vec<String> = (0..50)
-                .map(|_| (0..40).map(|_| char::from(b'a' + rng.below(26) as u8)).collect())
+                .map(|_| {
+                    (0..40)
+                        .map(|_| char::from(b'a' + rng.below(26) as u8))
+                        .collect()
+                })
                 .collect();
             Spec {
                 event: None,
@@ -141,7 +170,7 @@ fn multi_line(events: usize) -> Vec<Spec> {
 }
 
 /// The wire form of `specs`, lines ended by `eol`.
-pub fn write(specs: &[Spec], eol: &str) -> Vec<u8> {
+pub(crate) fn write(specs: &[Spec], eol: &str) -> Vec<u8> {
     let mut out = String::new();
     for spec in specs {
         if let Some(event) = &spec.event {
@@ -182,7 +211,7 @@ fn workload(name: &'static str, specs: Vec<Spec>, eol: &str) -> Workload {
 }
 
 /// All workloads, in table order.
-pub fn all() -> Vec<Workload> {
+pub(crate) fn all() -> Vec<Workload> {
     let llm_specs = llm(100_000);
     vec![
         workload("LLM tokens", llm_specs.clone(), "\n"),
@@ -197,17 +226,17 @@ pub fn all() -> Vec<Workload> {
 /// What an implementation saw: events, data bytes and a checksum of the data, which must
 /// agree across implementations.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Tally {
-    pub events: u64,
-    pub data_bytes: u64,
-    pub checksum: u64,
+pub(crate) struct Tally {
+    pub(crate) events: u64,
+    pub(crate) data_bytes: u64,
+    pub(crate) checksum: u64,
 }
 
 impl Tally {
     /// Counts an event. `check` also hashes its data (FNV-1a, per event), which the timed
     /// runs skip so that they measure the parser, not the hash.
     #[inline]
-    pub fn add(&mut self, data: &[u8], check: bool) {
+    pub(crate) fn add(&mut self, data: &[u8], check: bool) {
         self.events += 1;
         self.data_bytes += data.len() as u64;
         if check {
