@@ -1,10 +1,10 @@
-//! The stream adapters: keep-alive, coalescing, errors, end and drop for `EncodeStream`;
-//! chunking invariance, errors, reconnection state and frames for `DecodeStream` /
-//! `FrameStream`. Time is a manual clock, never a real sleep.
+//! `EncodeStream`: keep-alive, coalescing, lone events, errors, end and drop; and
+//! `TokioTimer`. Time is a manual clock (or tokio's paused one), never a real sleep.
 #![cfg(feature = "stream")]
 
+mod manual;
+
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -15,71 +15,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_executor::block_on;
-use futures_util::stream::{self, FusedStream, Stream, StreamExt};
-use futures_util::task::{noop_waker_ref, waker, ArcWake};
-use sse_wire::{
-    Config, DecodeError, DecodeStream, EncodeStream, Event, Frame, FrameStream, KeepAliveTimer,
-    ParseError, Parser, KEEP_ALIVE,
-};
+use futures_util::stream::{self, FusedStream, StreamExt};
+use futures_util::task::{waker, ArcWake};
+use manual::{poll, Manual};
+use sse_wire::{DecodeStream, EncodeStream, Event, FrameStream, KeepAliveTimer, KEEP_ALIVE};
 
 // ---------------------------------------------------------------------------------------
 // Test doubles
-
-/// A stream the test feeds by hand; records how it is polled.
-struct Manual<T>(Rc<RefCell<ManualState<T>>>);
-
-struct ManualState<T> {
-    queue: VecDeque<T>,
-    closed: bool,
-    waker: Option<Waker>,
-    polls: usize,
-    polled_after_end: bool,
-    ended: bool,
-}
-
-impl<T> Manual<T> {
-    fn new() -> (Self, Rc<RefCell<ManualState<T>>>) {
-        let state = Rc::new(RefCell::new(ManualState {
-            queue: VecDeque::new(),
-            closed: false,
-            waker: None,
-            polls: 0,
-            polled_after_end: false,
-            ended: false,
-        }));
-        (Manual(state.clone()), state)
-    }
-}
-
-impl<T> ManualState<T> {
-    fn push(&mut self, item: T) {
-        self.queue.push_back(item);
-        if let Some(waker) = self.waker.take() {
-            waker.wake();
-        }
-    }
-}
-
-impl<T> Stream for Manual<T> {
-    type Item = T;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let mut state = self.0.borrow_mut();
-        state.polls += 1;
-        if state.ended {
-            state.polled_after_end = true;
-        }
-        if let Some(item) = state.queue.pop_front() {
-            return Poll::Ready(Some(item));
-        }
-        if state.closed {
-            state.ended = true;
-            return Poll::Ready(None);
-        }
-        state.waker = Some(cx.waker().clone());
-        Poll::Pending
-    }
-}
 
 /// A manual clock shared by the timers made from it.
 #[derive(Clone, Default)]
@@ -134,10 +76,6 @@ impl ArcWake for WakeCount {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         arc_self.0.fetch_add(1, Ordering::SeqCst);
     }
-}
-
-fn poll<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
-    stream.poll_next_unpin(&mut Context::from_waker(noop_waker_ref()))
 }
 
 fn chunk<E: std::fmt::Debug>(polled: Poll<Option<Result<Bytes, E>>>) -> Bytes {
@@ -363,206 +301,6 @@ fn adapters_are_send_and_sync_when_their_parts_are() {
 }
 
 // ---------------------------------------------------------------------------------------
-// DecodeStream and FrameStream
-
-/// What the parser makes of `input` fed whole: the oracle for the adapters.
-fn parse_whole(input: &[u8], frames: bool) -> Vec<Frame> {
-    let mut parser = Parser::new();
-    parser.feed(input);
-    parser.finish();
-    let mut out = Vec::new();
-    loop {
-        let next = if frames {
-            parser.next_frame()
-        } else {
-            parser.next_event().map(|e| e.map(Frame::Event))
-        };
-        match next {
-            Some(item) => out.push(item.unwrap()),
-            None => return out,
-        }
-    }
-}
-
-fn decode_chunks(chunks: Vec<Vec<u8>>) -> Vec<Frame> {
-    let chunks = stream::iter(chunks.into_iter().map(Ok::<_, Infallible>));
-    block_on(
-        DecodeStream::new(chunks)
-            .map(|e| Frame::Event(e.unwrap()))
-            .collect(),
-    )
-}
-
-fn decode_frame_chunks(chunks: Vec<Vec<u8>>) -> Vec<Frame> {
-    let chunks = stream::iter(chunks.into_iter().map(Ok::<_, Infallible>));
-    block_on(FrameStream::new(chunks).map(|f| f.unwrap()).collect())
-}
-
-const TRICKY: &[u8] = b"\xEF\xBB\xBFid: 1\r\nevent: a\r\ndata: x\r\ndata:  y\r\r\n: c\ndata: \xFF\n\nretry: 10\rid: 2\n\ndata: z\r\n\r\ndata: unterminated";
-
-#[test]
-fn decoding_is_the_same_for_every_split_into_two_and_three_chunks() {
-    let events = parse_whole(TRICKY, false);
-    let frames = parse_whole(TRICKY, true);
-    assert_eq!(events.len(), 3, "{events:?}");
-    for i in 0..=TRICKY.len() {
-        for j in i..=TRICKY.len() {
-            let chunks = vec![
-                TRICKY[..i].to_vec(),
-                TRICKY[i..j].to_vec(),
-                TRICKY[j..].to_vec(),
-            ];
-            assert_eq!(decode_chunks(chunks.clone()), events, "split at {i}, {j}");
-            assert_eq!(decode_frame_chunks(chunks), frames, "split at {i}, {j}");
-        }
-    }
-}
-
-#[test]
-fn decoding_one_byte_at_a_time_and_with_empty_chunks() {
-    let drip: Vec<Vec<u8>> = TRICKY.iter().flat_map(|&b| [vec![], vec![b]]).collect();
-    assert_eq!(decode_chunks(drip.clone()), parse_whole(TRICKY, false));
-    assert_eq!(decode_frame_chunks(drip), parse_whole(TRICKY, true));
-}
-
-#[test]
-fn chunks_are_not_copied() {
-    let chunk = Bytes::from_static(b"data: a payload that stays where it arrived\n\n");
-    let range = chunk.as_ptr_range();
-    let chunks = stream::iter([Ok::<_, Infallible>(chunk.clone())]);
-    let events: Vec<Event> = block_on(DecodeStream::new(chunks).map(|e| e.unwrap()).collect());
-    let data = events[0].data_bytes();
-    assert!(range.contains(&data.as_ptr()), "the data was copied");
-}
-
-#[test]
-fn a_transport_error_is_yielded_and_decoding_goes_on() {
-    let chunks = stream::iter([
-        Ok("id: 1\ndata: a\n\ndata: half"),
-        Err("connection reset"),
-        Ok(" and more\n\nretry: 40\n\n"),
-    ]);
-    let mut decoder = DecodeStream::new(chunks);
-    assert_eq!(block_on(decoder.next()).unwrap().unwrap().data(), "a");
-    assert_eq!(
-        block_on(decoder.next()),
-        Some(Err(DecodeError::Transport("connection reset")))
-    );
-    // The parser's state survives the error: what a reconnection needs is there.
-    assert_eq!(decoder.last_event_id(), "1");
-    // The inner stream went on, and so does the event in progress.
-    assert_eq!(
-        block_on(decoder.next()).unwrap().unwrap().data(),
-        "half and more"
-    );
-    assert!(block_on(decoder.next()).is_none());
-    assert_eq!(decoder.retry(), Some(Duration::from_millis(40)));
-}
-
-#[test]
-fn a_parse_error_is_kept_apart_from_transport_errors_and_skips_one_event() {
-    let chunks = stream::iter([Ok::<_, &str>("data: far too long\n\ndata: ok\n\n")]);
-    let mut decoder = DecodeStream::with_config(chunks, Config::new().max_event_size(8));
-    assert_eq!(
-        block_on(decoder.next()),
-        Some(Err(DecodeError::Parse(ParseError::EventTooLarge {
-            limit: 8
-        })))
-    );
-    assert_eq!(block_on(decoder.next()).unwrap().unwrap().data(), "ok");
-}
-
-#[test]
-fn the_end_discards_an_unterminated_event_and_is_fused() {
-    let (chunks, handle) = Manual::<Result<&'static str, Infallible>>::new();
-    let mut decoder = DecodeStream::new(chunks);
-    handle.borrow_mut().push(Ok("data: done\n\ndata: cut"));
-    handle.borrow_mut().closed = true;
-    assert!(matches!(poll(&mut decoder), Poll::Ready(Some(Ok(e))) if e.data() == "done"));
-    for _ in 0..3 {
-        assert!(matches!(poll(&mut decoder), Poll::Ready(None)));
-        assert!(decoder.is_terminated());
-    }
-    assert!(!handle.borrow().polled_after_end);
-}
-
-#[test]
-fn events_already_complete_come_out_before_the_inner_stream_is_polled() {
-    let (chunks, handle) = Manual::<Result<&'static str, Infallible>>::new();
-    let mut decoder = DecodeStream::new(chunks);
-    handle.borrow_mut().push(Ok("data: 1\n\ndata: 2\n\n"));
-    assert!(matches!(poll(&mut decoder), Poll::Ready(Some(Ok(_)))));
-    let polls = handle.borrow().polls;
-    assert!(matches!(poll(&mut decoder), Poll::Ready(Some(Ok(e))) if e.data() == "2"));
-    assert_eq!(handle.borrow().polls, polls);
-    assert!(poll(&mut decoder).is_pending());
-}
-
-#[test]
-fn frames_report_comments_retry_and_id_only_blocks() {
-    let chunks = stream::iter([Ok::<_, Infallible>(":\n\nretry: 250\nid: 9\n\ndata: x\n\n")]);
-    let frames: Vec<Frame> = block_on(FrameStream::new(chunks).map(|f| f.unwrap()).collect());
-    assert!(matches!(&frames[0], Frame::Comment(text) if text.is_empty()));
-    assert_eq!(frames[1], Frame::Retry(Duration::from_millis(250)));
-    assert!(matches!(&frames[2], Frame::Id(id) if id == "9"));
-    assert!(matches!(&frames[3], Frame::Event(e) if e.data() == "x" && e.last_event_id() == "9"));
-    assert_eq!(frames.len(), 4);
-}
-
-#[test]
-fn switching_between_events_and_frames_loses_nothing() {
-    let chunks = stream::iter([Ok::<_, Infallible>("data: 1\n\n: c\ndata: 2\n\n")]);
-    let mut events = DecodeStream::new(chunks);
-    assert_eq!(block_on(events.next()).unwrap().unwrap().data(), "1");
-    let mut frames = events.frames();
-    assert!(matches!(
-        block_on(frames.next()),
-        Some(Ok(Frame::Comment(_)))
-    ));
-    let mut events = frames.events();
-    assert_eq!(block_on(events.next()).unwrap().unwrap().data(), "2");
-    assert!(block_on(events.next()).is_none());
-}
-
-#[test]
-fn reconnect_keeps_the_last_event_id_and_retry_and_drops_the_cut_event() {
-    let (first, first_handle) = Manual::<Result<&'static str, &'static str>>::new();
-    let mut decoder = DecodeStream::new(first);
-    first_handle
-        .borrow_mut()
-        .push(Ok("retry: 1500\nid: 41\ndata: a\n\ndata: cut off"));
-    first_handle.borrow_mut().push(Err("reset"));
-    assert_eq!(block_on(decoder.next()).unwrap().unwrap().data(), "a");
-    assert_eq!(
-        block_on(decoder.next()),
-        Some(Err(DecodeError::Transport("reset")))
-    );
-
-    let (second, second_handle) = Manual::new();
-    Pin::new(&mut decoder).reconnect(second);
-    // The old stream ended mid-event: that event is gone; a BOM opens the new stream.
-    second_handle.borrow_mut().push(Ok("\u{FEFF}data: b\n\n"));
-    second_handle.borrow_mut().closed = true;
-    let event = block_on(decoder.next()).unwrap().unwrap();
-    assert_eq!((event.data(), event.last_event_id()), ("b", "41"));
-    assert!(block_on(decoder.next()).is_none());
-    assert_eq!(decoder.retry(), Some(Duration::from_millis(1500)));
-
-    // A stream that had ended can be reconnected too.
-    Pin::new(&mut decoder).reconnect(Manual::new().0);
-    assert!(!decoder.is_terminated());
-}
-
-#[test]
-fn decode_error_messages_and_sources() {
-    let transport: DecodeError<std::io::Error> =
-        DecodeError::Transport(std::io::Error::other("reset by peer"));
-    assert_eq!(transport.to_string(), "event stream transport failed");
-    let source = std::error::Error::source(&transport).unwrap();
-    assert_eq!(source.to_string(), "reset by peer");
-    let parse = DecodeError::<std::io::Error>::Parse(ParseError::EventTooLarge { limit: 3 });
-    assert_eq!(parse.to_string(), "event exceeds the size limit of 3 bytes");
-}
 
 // ---------------------------------------------------------------------------------------
 // TokioTimer
