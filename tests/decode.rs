@@ -213,3 +213,36 @@ fn decode_error_messages_and_sources() {
     let parse = DecodeError::<std::io::Error>::Parse(ParseError::EventTooLarge { limit: 3 });
     assert_eq!(parse.to_string(), "event exceeds the size limit of 3 bytes");
 }
+
+#[test]
+fn an_always_ready_stream_of_empty_chunks_yields_to_other_tasks() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Context;
+
+    struct WakeCount(AtomicUsize);
+    impl futures_util::task::ArcWake for WakeCount {
+        fn wake_by_ref(arc_self: &Arc<Self>) {
+            arc_self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let count = Arc::new(WakeCount(AtomicUsize::new(0)));
+    let waker = futures_util::task::waker(count.clone());
+    let chunks = stream::repeat(Ok::<_, Infallible>(Bytes::new()));
+    let mut decoder = DecodeStream::new(chunks);
+    assert!(decoder
+        .poll_next_unpin(&mut Context::from_waker(&waker))
+        .is_pending());
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        1,
+        "the task must be woken to come back"
+    );
+
+    // An event split into more pieces than one poll reads still comes out.
+    let drip = stream::iter(b"data: ".iter().chain(&[b'x'; 3000]).chain(b"\n\n"))
+        .map(|byte| Ok::<_, Infallible>(Bytes::copy_from_slice(&[*byte])));
+    let events: Vec<_> = block_on(DecodeStream::new(drip).collect());
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].as_ref().unwrap().data().len(), 3000);
+}

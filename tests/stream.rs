@@ -351,3 +351,27 @@ async fn tokio_timer_is_unpin_and_an_unrepresentable_interval_never_fires() {
     let quiet = tokio::time::timeout(Duration::from_secs(1 << 40), encoder.next()).await;
     assert!(quiet.is_err(), "a keep-alive went out: {quiet:?}");
 }
+
+#[test]
+fn an_always_ready_stream_of_empty_events_yields_to_other_tasks() {
+    // `Event::default()` encodes to nothing, so no chunk ever fills up.
+    let mut encoder = EncodeStream::new(stream::repeat(Event::default()));
+    let count = Arc::new(WakeCount::default());
+    let waker = waker(count.clone());
+    assert!(encoder
+        .poll_next_unpin(&mut Context::from_waker(&waker))
+        .is_pending());
+    assert_eq!(
+        count.0.load(Ordering::SeqCst),
+        1,
+        "the task must be woken to come back"
+    );
+}
+
+#[test]
+fn an_always_ready_stream_still_gets_its_events_out() {
+    let mut encoder = EncodeStream::new(stream::repeat_with(|| ev("x")));
+    let first = chunk(poll(&mut encoder));
+    assert_eq!(first.len(), 1024 * "data: x\n\n".len());
+    assert_eq!(chunk(poll(&mut encoder)), first);
+}

@@ -18,6 +18,10 @@ enum State {
     Done,
 }
 
+/// The most chunks one poll reads from the inner stream, so that a stream that is always
+/// ready cannot keep the task from yielding.
+const CHUNKS_PER_POLL: usize = 1024;
+
 /// The loop both adapters share: drain the parser, then read the inner stream, until
 /// something comes out or the inner stream has nothing ready.
 fn poll_decode<S, B, E, T>(
@@ -31,6 +35,7 @@ where
     S: Stream<Item = Result<B, E>>,
     B: Into<Bytes>,
 {
+    let mut budget = CHUNKS_PER_POLL;
     loop {
         if let Some(item) = next(parser) {
             return Poll::Ready(Some(item.map_err(DecodeError::Parse)));
@@ -38,6 +43,13 @@ where
         if *state == State::Done {
             return Poll::Ready(None);
         }
+        if budget == 0 {
+            // Chunks keep coming without completing anything (empty chunks, a long event
+            // in tiny pieces): let other tasks run, and come back.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        budget -= 1;
         match inner.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => parser.feed_bytes(chunk),
             Poll::Ready(Some(Err(error))) => {

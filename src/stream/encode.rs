@@ -82,6 +82,11 @@ impl<T: EncodeItem<Error = Infallible>, E> EncodeItem for Result<T, E> {
     }
 }
 
+/// The most items one poll takes from the inner stream, so that a stream that is always
+/// ready cannot keep the task from yielding (items that encode to nothing, such as an empty
+/// `Event`, would otherwise never fill a chunk).
+const ITEMS_PER_POLL: usize = 1024;
+
 /// Where the adapter is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -102,8 +107,8 @@ pin_project_lite::pin_project! {
     /// for a stream that cannot fail.
     ///
     /// - **Coalescing.** Each poll takes every event the inner stream has ready, up to
-    ///   [`max_chunk_size`](EncodeStream::max_chunk_size) bytes, and yields them as one
-    ///   chunk, so a burst costs one write. The adapter polls the inner stream again only
+    ///   [`max_chunk_size`](EncodeStream::max_chunk_size) bytes (and 1024 events), and
+    ///   yields them as one chunk, so a burst costs one write. The adapter polls the inner stream again only
     ///   while it returns `Ready`: an event that arrives alone is yielded at once, never
     ///   held back waiting for company.
     /// - **Keep-alive.** With [`keep_alive`](EncodeStream::keep_alive), after an interval
@@ -322,6 +327,7 @@ where
             this.timer.as_mut().reset(*this.interval);
             *this.state = State::Running;
         }
+        let mut budget = ITEMS_PER_POLL;
         while *this.state == State::Running {
             match this.inner.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
@@ -332,7 +338,8 @@ where
                         *this.error = Some(error);
                         break;
                     }
-                    if this.buf.len() >= *this.max_chunk_size {
+                    budget -= 1;
+                    if this.buf.len() >= *this.max_chunk_size || budget == 0 {
                         break;
                     }
                 }
@@ -348,6 +355,12 @@ where
             State::InnerDone | State::Done => {
                 *this.state = State::Done;
                 Poll::Ready(None)
+            }
+            // Only items that encode to nothing came, and more are ready: let other tasks
+            // run, and come back.
+            State::Fresh | State::Running if budget == 0 => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
             }
             State::Fresh | State::Running => match this.timer.as_mut().poll_expired(cx) {
                 Poll::Ready(()) => {
