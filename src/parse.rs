@@ -566,9 +566,12 @@ impl Scanner {
                     self.partial.clear();
                     Scanned::TooLong
                 }
-                Some(_) if spanned => {
-                    self.partial
-                        .extend_from_slice(rest.get(..found).unwrap_or_default());
+                Some(max) if spanned => {
+                    extend_line(
+                        &mut self.partial,
+                        rest.get(..found).unwrap_or_default(),
+                        max,
+                    );
                     self.joined = self.partial.split().freeze();
                     if self.joined.len() > REUSE_LIMIT {
                         // `partial` shares the line's allocation; reusing it would pin a
@@ -625,11 +628,24 @@ fn hold(
             *discarding = true;
             Some(Scanned::TooLong)
         }
-        Some(_) => {
-            partial.extend_from_slice(rest);
+        Some(max) => {
+            extend_line(partial, rest, max);
             None
         }
     }
+}
+
+/// Appends to the buffer of a line that spans chunks, which holds at most `max` bytes.
+/// `BytesMut` grows by doubling, so a line just past half the limit would get a buffer of
+/// nearly twice it (kept for reuse): once doubling would pass `max`, grow to `max`.
+fn extend_line(partial: &mut BytesMut, bytes: &[u8], max: usize) {
+    let needed = partial.len() + bytes.len();
+    if needed > partial.capacity() && needed > max / 2 && needed <= max {
+        let mut grown = BytesMut::with_capacity(max);
+        grown.extend_from_slice(partial);
+        *partial = grown;
+    }
+    partial.extend_from_slice(bytes);
 }
 
 /// The data of the event in progress.
@@ -735,11 +751,11 @@ impl Interpreter {
                     Data::One(first) => {
                         self.joined.reserve(first.len() + 1 + value.len());
                         self.joined.push_str(&first);
-                        push_line(&mut self.joined, value);
+                        push_line(&mut self.joined, value, self.limit);
                         Data::Many
                     }
                     Data::Many => {
-                        push_line(&mut self.joined, value);
+                        push_line(&mut self.joined, value, self.limit);
                         Data::Many
                     }
                 };
@@ -865,9 +881,17 @@ fn decode(line: &Line<'_>, from: usize) -> ByteString {
 }
 
 /// Appends LF and one more line of data to `joined`, decoding it as [`decode`] does.
-fn push_line(joined: &mut String, value: &[u8]) {
+/// Doubling would let `joined` hold nearly twice the size limit (and keep it for reuse):
+/// past half the limit it grows to the limit instead. (Decoded text can pass the limit,
+/// which counts input bytes, by U+FFFD: then it doubles again, to stay linear.)
+fn push_line(joined: &mut String, value: &[u8], limit: usize) {
+    let value = String::from_utf8_lossy(value);
+    let needed = joined.len() + 1 + value.len();
+    if needed > joined.capacity() && needed > limit / 2 && needed <= limit {
+        joined.reserve_exact(limit - joined.len());
+    }
     joined.push('\n');
-    joined.push_str(&String::from_utf8_lossy(value));
+    joined.push_str(&value);
 }
 
 /// A `retry` value: ASCII digits only, at least one, in milliseconds. Values past
