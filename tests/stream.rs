@@ -375,3 +375,17 @@ fn an_always_ready_stream_still_gets_its_events_out() {
     assert_eq!(first.len(), 1024 * "data: x\n\n".len());
     assert_eq!(chunk(poll(&mut encoder)), first);
 }
+
+#[test]
+fn a_timer_given_after_polling_started_is_armed_before_it_is_asked() {
+    let clock = Clock::default();
+    let (events, _handle) = Manual::<Event>::new();
+    let mut encoder = EncodeStream::new(events);
+    assert!(poll(&mut encoder).is_pending());
+    clock.advance(100 * SECOND);
+    let mut encoder = encoder.keep_alive(10 * SECOND, clock.timer());
+    // An unarmed `ManualTimer` would never fire; armed now, it fires 10 s from now.
+    assert!(poll(&mut encoder).is_pending());
+    clock.advance(10 * SECOND);
+    assert_eq!(chunk(poll(&mut encoder)), KEEP_ALIVE);
+}

@@ -229,7 +229,11 @@ where
             max_chunk_size: self.max_chunk_size,
             buf: self.buf,
             error: self.error,
-            state: self.state,
+            // A new timer is armed on the next poll, even if the old one was in use.
+            state: match self.state {
+                State::Running => State::Fresh,
+                state => state,
+            },
         }
     }
 
