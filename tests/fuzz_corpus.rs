@@ -54,3 +54,8 @@ fn differential_corpus_agrees_with_the_oracle() {
 fn roundtrip_corpus_decodes_to_what_was_built() {
     replay("roundtrip", checks::roundtrip);
 }
+
+#[test]
+fn decode_stream_corpus_yields_what_the_parser_yields() {
+    replay("decode_stream", checks::decode_stream);
+}
