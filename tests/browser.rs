@@ -8,7 +8,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::http::header::{HeaderMap, CONTENT_TYPE};
@@ -28,6 +28,10 @@ struct EventsRequest {
     last_event_id: Option<String>,
     accept: Option<String>,
 }
+
+/// The `retry` the first connection sends. Chromium's own default is 3 s, so a reconnection
+/// well before that shows the browser took the server's value.
+const RETRY: Duration = Duration::from_millis(200);
 
 /// What the browser must see, in order: `(type, data, lastEventId)`.
 fn expected() -> Value {
@@ -77,10 +81,7 @@ fn first_connection() -> Vec<Event> {
             .data("the id-only block set the id")
             .build()
             .unwrap(),
-        Event::builder()
-            .retry(Duration::from_millis(100))
-            .build()
-            .unwrap(),
+        Event::builder().retry(RETRY).build().unwrap(),
     ]
 }
 
@@ -92,7 +93,7 @@ fn sse(events: Vec<Event>) -> Response {
 
 /// Serves the page, the event stream and the report endpoint on 127.0.0.1:0.
 async fn serve(
-    requests: mpsc::UnboundedSender<EventsRequest>,
+    requests: mpsc::UnboundedSender<(EventsRequest, Instant)>,
     reports: mpsc::UnboundedSender<Bytes>,
 ) -> SocketAddr {
     let app = axum::Router::new()
@@ -109,10 +110,11 @@ async fn serve(
                         .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_owned())
                 };
                 let last_event_id = header("last-event-id");
-                let _ = requests.send(EventsRequest {
+                let request = EventsRequest {
                     last_event_id: last_event_id.clone(),
                     accept: header("accept"),
-                });
+                };
+                let _ = requests.send((request, Instant::now()));
                 match last_event_id {
                     None => sse(first_connection()),
                     Some(id) => {
@@ -244,15 +246,15 @@ async fn chromium_event_source_receives_events_and_reconnects_with_last_event_id
         "report: {report:#}"
     );
 
-    // Both requests came before the report; a third (an unwanted reconnection) would
-    // follow within the retry delay, so wait a little past it.
+    // Both requests arrived before the report. A third would mean the page reconnected
+    // after closing its EventSource: give it half a second to show up.
     let mut requests = Vec::new();
     while let Ok(Some(request)) =
         tokio::time::timeout(Duration::from_millis(500), requests_rx.recv()).await
     {
         requests.push(request);
     }
-    let [first, second] = <[EventsRequest; 2]>::try_from(requests)
+    let [(first, first_at), (second, second_at)] = <[_; 2]>::try_from(requests)
         .unwrap_or_else(|requests| panic!("expected two /events requests, got {requests:?}"));
     assert_eq!(
         first,
@@ -267,6 +269,12 @@ async fn chromium_event_source_receives_events_and_reconnects_with_last_event_id
             last_event_id: Some("7".to_owned()),
             accept: Some("text/event-stream".to_owned())
         }
+    );
+    // The wait starts when the first response ends, after its request arrived.
+    let gap = second_at - first_at;
+    assert!(
+        gap >= RETRY && gap < Duration::from_millis(2500),
+        "the browser reconnected after {gap:?}, not after the server's retry of {RETRY:?}"
     );
     drop(browser);
 }
