@@ -207,6 +207,13 @@ impl Drop for Browser {
                 .status();
         }
         let _ = self.child.start_kill();
+        // Reap the browser before removing its profile, which it may still be writing.
+        for _ in 0..500 {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
