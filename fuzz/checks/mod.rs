@@ -179,7 +179,7 @@ pub(crate) fn parse_chunked(input: &[u8]) {
     let copy = |i: usize| match mode & 3 {
         0 => false,
         1 => true,
-        _ => i % 2 == 0,
+        _ => i & 1 == 0,
     };
     let drain_each = mode & 8 != 0;
     let chunked = run(config, &chunks, copy, drain_each, events_only);
