@@ -1,6 +1,7 @@
-//! End to end over real HTTP on loopback: hyper 1 and axum 0.8 servers sending `SseBody`,
-//! reqwest and hyper clients reading it through `DecodeStream` / `FrameStream`, and a proxy
-//! that decodes an upstream stream and re-encodes it downstream.
+//! End to end over real HTTP on loopback: hyper 1 and axum 0.8 servers sending `SseBody`, an
+//! actix-web 4 server streaming `EncodeStream`, reqwest and hyper clients reading them
+//! through `DecodeStream` / `FrameStream`, and a proxy that decodes an upstream stream and
+//! re-encodes it downstream.
 //!
 //! Every wait is bounded by `bounded` (30 s), every server binds 127.0.0.1:0, and no test
 //! sleeps to synchronise: each waits for the event it needs.
@@ -18,7 +19,7 @@ use bytes::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
 use http_body_util::{BodyExt, Empty, StreamBody};
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, ACCEPT, HOST};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, HOST};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use sse_wire::{
@@ -86,6 +87,53 @@ async fn serve_axum(source: Source) -> SocketAddr {
     );
     let (listener, addr) = bind().await;
     tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// An actix-web 4 server: `EncodeStream` through `HttpResponseBuilder::streaming`, with the
+/// headers from `RESPONSE_HEADERS`. actix runs its own runtime, so it gets a thread; the
+/// thread ends with the test process (the server has no signal handlers to clean up).
+async fn serve_actix(source: Source) -> SocketAddr {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (started_tx, started_rx) = oneshot::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(move || {
+                let source = source.clone();
+                actix_web::App::new().default_service(actix_web::web::to(
+                    move |request: actix_web::HttpRequest| {
+                        // actix has its own `http` types: carry the headers over by bytes.
+                        let mut headers = HeaderMap::new();
+                        for (name, value) in request.headers() {
+                            headers.append(
+                                HeaderName::from_bytes(name.as_str().as_bytes()).unwrap(),
+                                HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+                            );
+                        }
+                        let events = EncodeStream::new(source(&headers));
+                        async move {
+                            let mut response = actix_web::HttpResponse::Ok();
+                            for header in sse_wire::RESPONSE_HEADERS {
+                                response.insert_header(header);
+                            }
+                            response.streaming(events)
+                        }
+                    },
+                ))
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run();
+            let _ = started_tx.send(());
+            server.await
+        })
+    });
+    started_rx
+        .await
+        .expect("the actix server thread failed to start");
     addr
 }
 
@@ -183,6 +231,7 @@ async fn get_hyper(addr: SocketAddr, last_event_id: Option<&str>) -> Reply {
 enum Server {
     Hyper,
     Axum,
+    Actix,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -195,6 +244,7 @@ async fn serve(server: Server, source: Source) -> SocketAddr {
     match server {
         Server::Hyper => serve_hyper(source).await,
         Server::Axum => serve_axum(source).await,
+        Server::Actix => serve_actix(source).await,
     }
 }
 
@@ -360,6 +410,16 @@ async fn axum_server_to_hyper_client_exact_events_and_headers() {
     exact_events(Server::Axum, Client::Hyper).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_server_to_reqwest_client_exact_events_and_headers() {
+    exact_events(Server::Actix, Client::Reqwest).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_server_to_hyper_client_exact_events_and_headers() {
+    exact_events(Server::Actix, Client::Hyper).await;
+}
+
 /// A source whose events the test feeds one at a time (served once).
 fn channel_source() -> (mpsc::Sender<Event>, Source) {
     let (tx, rx) = mpsc::channel(1);
@@ -415,6 +475,11 @@ async fn hyper_server_sends_each_event_without_waiting_for_more() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axum_server_sends_each_event_without_waiting_for_more() {
     lockstep(Server::Axum, Client::Hyper).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_server_sends_each_event_without_waiting_for_more() {
+    lockstep(Server::Actix, Client::Reqwest).await;
 }
 
 /// With `TokioTimer`, a quiet stream sends keep-alive comments through axum, and the
@@ -568,6 +633,11 @@ async fn reqwest_client_reconnects_to_hyper_with_last_event_id() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hyper_client_reconnects_to_axum_with_last_event_id() {
     reconnect(Server::Axum, Client::Hyper).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hyper_client_reconnects_to_actix_with_last_event_id() {
+    reconnect(Server::Actix, Client::Hyper).await;
 }
 
 // ---------------------------------------------------------------------------------------
