@@ -209,5 +209,8 @@ fn a_line_that_spanned_chunks_is_released_once_read() {
     assert!(parser.next_event().is_none());
     // `weak` is now the only owner of the joined line: converting it back into a
     // `BytesMut` must succeed without a copy if no one else holds it.
-    assert!(weak.try_into_mut().is_ok(), "the parser still holds the spanning line");
+    assert!(
+        weak.try_into_mut().is_ok(),
+        "the parser still holds the spanning line"
+    );
 }
