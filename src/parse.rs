@@ -596,14 +596,17 @@ impl Scanner {
     }
 }
 
-/// Where the first CR or LF of `rest` is. An empty line (every event ends with one) is
-/// answered without the setup cost of a vector search.
+/// Where the first CR or LF of `rest` is. Short input (an empty line, which ends every
+/// event, or the few bytes of a small chunk) is searched by a plain loop: a vector search
+/// costs more to set up than that.
 #[inline]
 fn find_line_end(rest: &[u8]) -> Option<usize> {
-    match rest.first() {
-        Some(b'\n' | b'\r') => Some(0),
-        Some(_) => memchr::memchr2(b'\n', b'\r', rest),
-        None => None,
+    if rest.len() < 16 {
+        rest.iter().position(|&byte| byte == b'\n' || byte == b'\r')
+    } else if let Some(b'\n' | b'\r') = rest.first() {
+        Some(0)
+    } else {
+        memchr::memchr2(b'\n', b'\r', rest)
     }
 }
 
@@ -784,7 +787,10 @@ impl Interpreter {
     }
 
     fn dispatch(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
-        self.last_event_id = self.id_buffer.clone();
+        // Most events leave the id as it was: skip the clone and the drop it would cost.
+        if !same_text(&self.last_event_id, &self.id_buffer) {
+            self.last_event_id = self.id_buffer.clone();
+        }
         let data = match core::mem::take(&mut self.data) {
             Data::None => {
                 let had_id = self.id.is_some();
@@ -857,6 +863,11 @@ fn known_field(bytes: &[u8]) -> Option<(Field, usize)> {
     } else {
         None
     }
+}
+
+/// Whether `a` and `b` are the same bytes in memory (so, equal).
+fn same_text(a: &ByteString, b: &ByteString) -> bool {
+    a.as_ptr() == b.as_ptr() && a.len() == b.len()
 }
 
 /// Whether an id value holds U+0000. Ids are short: a plain loop beats a vector search's
