@@ -95,7 +95,7 @@ impl Run<'_> {
                 return None;
             }
             count += 1;
-            if count % every == 0 && Instant::now() > self.deadline {
+            if count.is_multiple_of(every) && Instant::now() > self.deadline {
                 self.expired.set(true);
                 return None;
             }
@@ -390,7 +390,8 @@ fn projected_time(f: ParseFn, input: &[u8], chunk: usize) -> Option<f64> {
             .elapsed
             .as_secs_f64();
         if let Some((last_size, last_time)) = last {
-            let growth = (time / last_time.max(1e-9)).log2() / (size as f64 / last_size as f64).log2();
+            let growth =
+                (time / last_time.max(1e-9)).log2() / (size as f64 / last_size as f64).log2();
             let exponent = growth.clamp(1.0, 2.0);
             let whole = time * (input.len() as f64 / size as f64).powf(exponent);
             if whole > DEADLINE.as_secs_f64() {
@@ -436,7 +437,10 @@ fn rate_cell(cell: &Cell2, base: Option<Duration>, bytes: usize, show_ratio: boo
     let mut text = fmt_rate(throughput(bytes, time));
     if show_ratio {
         if let Some(base) = base {
-            text.push_str(&format!(" ({:.2}x)", base.as_secs_f64() / time.as_secs_f64()));
+            text.push_str(&format!(
+                " ({:.2}x)",
+                base.as_secs_f64() / time.as_secs_f64()
+            ));
         }
     }
     if let Some(note) = note(cell.verdict) {
@@ -456,7 +460,11 @@ fn parse_tables(workloads: &[Workload], rounds: usize) {
     let mut alloc_rows = Vec::new();
     for workload in workloads {
         for chunk in workloads::CHUNKS {
-            eprintln!("parse: {} / {}", workload.name, workloads::chunk_label(chunk));
+            eprintln!(
+                "parse: {} / {}",
+                workload.name,
+                workloads::chunk_label(chunk)
+            );
             let bytes = workloads::input(workload, chunk).len();
             let (reference, cells) = parse_cell(workload, chunk, rounds);
             let base = cells.get(1).and_then(|c| c.median);
@@ -730,6 +738,36 @@ fn encode_tables(workloads: &[Workload], rounds: usize) {
     }
 }
 
+/// `PROFILE=<column> [CHUNK=1460] [REPEAT=20]`: runs one parser alone, for a profiler.
+fn profile(name: &str, workloads: &[Workload]) {
+    let env = |key: &str, default: usize| {
+        std::env::var(key)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let chunk = env("CHUNK", 1460);
+    let repeat = env("REPEAT", 20);
+    let Some((_, f)) = PARSERS.iter().find(|(n, _)| *n == name) else {
+        eprintln!("no parser named {name}");
+        return;
+    };
+    for workload in workloads {
+        let input = workloads::input(workload, chunk);
+        let bytes = Bytes::copy_from_slice(input);
+        let start = Instant::now();
+        for _ in 0..repeat {
+            run_once(*f, input, &bytes, chunk, false);
+        }
+        let each = start.elapsed() / repeat as u32;
+        eprintln!(
+            "{}: {:.0} MB/s",
+            workload.name,
+            throughput(input.len(), each)
+        );
+    }
+}
+
 fn main() {
     std::panic::set_hook(Box::new(|_| {}));
     let filters: Vec<String> = std::env::args().skip(1).collect();
@@ -737,6 +775,10 @@ fn main() {
         .into_iter()
         .filter(|w| filters.is_empty() || filters.iter().any(|f| w.name.contains(f.as_str())))
         .collect();
+    if let Ok(name) = std::env::var("PROFILE") {
+        profile(&name, &workloads);
+        return;
+    }
     let rounds = rounds();
     let start = Instant::now();
     parse_tables(&workloads, rounds);
