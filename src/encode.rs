@@ -126,9 +126,14 @@ impl Event {
 
 impl Frame {
     /// Appends the frame's wire form to `buf`, so that a client reading it sees what the
-    /// parser saw: a comment as `: text` lines, a retry as a `retry:` line, an id as an `id:`
-    /// line closed by an empty line, and an event as [`Event::encode`] writes it less its
-    /// `retry` line (the parser reported that as a [`Frame::Retry`] already).
+    /// parser saw: a comment as `: text` lines; a retry as a `retry:` line closed by an
+    /// empty line, so that it takes effect at once and joins no other block; an id as an
+    /// `id:` line closed by an empty line; and an event as [`Event::encode`] writes it, less
+    /// its `retry` line: the parser reported that as a [`Frame::Retry`] just before.
+    ///
+    /// So a proxy that re-encodes every frame it parsed sends a stream that gives a client
+    /// the same events, comments, last event IDs and retry delays, in the same order. (A
+    /// downstream parser reports each retry as a `Frame::Retry`, not on the event.)
     ///
     /// # Examples
     ///
@@ -143,14 +148,17 @@ impl Frame {
     /// while let Some(frame) = parser.next_frame() {
     ///     frame?.encode(&mut downstream);
     /// }
-    /// assert_eq!(&downstream[..], b": hello\nid: 7\n\nretry: 300\ndata: a\n\n");
+    /// assert_eq!(&downstream[..], b": hello\nid: 7\n\nretry: 300\n\ndata: a\n\n");
     /// # Ok::<(), sse_wire::ParseError>(())
     /// ```
     pub fn encode(&self, buf: &mut BytesMut) {
         match self {
             Frame::Event(event) => event.write(buf, None),
             Frame::Comment(text) => put_lines(buf, b":", text.as_bytes()),
-            Frame::Retry(retry) => put_retry(buf, *retry),
+            Frame::Retry(retry) => {
+                put_retry(buf, *retry);
+                buf.put_u8(b'\n');
+            }
             Frame::Id(id) => {
                 put_line(buf, b"id", id.as_bytes());
                 buf.put_u8(b'\n');

@@ -715,10 +715,13 @@ async fn proxy_keeps_comments_ids_and_retry() {
             .map(Result::unwrap)
             .collect();
 
-        // `Frame::encode` writes a retry-only block's `retry` line without closing the block
-        // (no frame marks that end), so downstream the retry shares the next event's block
-        // and that event reports it too. Clients apply `retry` when they read it, so they
-        // cannot tell; everything else must match exactly.
+        // `Frame::encode` writes each retry as a block of its own and leaves it out of the
+        // event it came with, so downstream no event carries a retry: the `Retry` frames
+        // do. Clients apply `retry` when they read it, so they cannot tell; everything else
+        // must match exactly.
+        assert!(got
+            .iter()
+            .all(|frame| !matches!(frame, Frame::Event(e) if e.retry().is_some())));
         assert_eq!(
             got.iter().map(without_retry).collect::<Vec<_>>(),
             expected.iter().map(without_retry).collect::<Vec<_>>(),

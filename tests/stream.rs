@@ -287,7 +287,10 @@ fn frames_reencode_to_the_stream_they_came_from() {
     let frames = FrameStream::new(chunks).map(|frame| frame.map_err(|_| "decode failed"));
     let out: Vec<Bytes> = block_on(EncodeStream::new(frames).map(|c| c.unwrap()).collect());
     let reencoded = out.concat();
-    assert_eq!(reencoded, upstream.as_bytes());
+    // The retry goes out as a block of its own (so that it can never join another block),
+    // and the event leaves its retry line to it; the rest is byte for byte.
+    let expected = upstream.replacen("retry: 300\n", "retry: 300\n\n", 1);
+    assert_eq!(reencoded, expected.as_bytes());
 }
 
 #[test]
