@@ -3,4 +3,4 @@
 #[path = "../checks/mod.rs"]
 mod checks;
 
-libfuzzer_sys::fuzz_target!(|input: &[u8]| checks::decode_stream(input));
+libfuzzer_sys::fuzz_target!(|input: &[u8]| checks::decode::decode_stream(input));
