@@ -799,6 +799,11 @@ impl Interpreter {
                     .then(|| Ok(Frame::Id(Text::from_inner(self.last_event_id.clone()))));
             }
             Data::One(data) => data,
+            // Copy data of a usual size out, so that `joined` keeps its capacity for the
+            // next event instead of growing again by doubling: one allocation per event.
+            Data::Many if self.joined.len() <= REUSE_LIMIT => {
+                ByteString::from(self.joined.as_str())
+            }
             Data::Many => ByteString::from(core::mem::take(&mut self.joined)),
         };
         let event = Event {
