@@ -24,8 +24,9 @@ use crate::{Event, Frame};
 pub const KEEP_ALIVE: &[u8] = b":\n\n";
 
 impl Event {
-    /// Appends the event's wire form to `buf`. Reserves once; with a reused buffer that has
-    /// room, it allocates nothing.
+    /// Appends the event's wire form to `buf`. Reserves once (for data of several lines,
+    /// the extra `data: ` prefixes may grow it again); with a reused buffer that has room, it
+    /// allocates nothing.
     ///
     /// Layout: comments, `event`, `id`, `retry`, then one `data:` line per line of data and
     /// an empty line. An event with nothing in it writes nothing.
@@ -47,21 +48,28 @@ impl Event {
     }
 
     fn write(&self, buf: &mut BytesMut, retry: Option<Duration>) {
-        buf.reserve(self.encoded_len());
+        // Reserve as if the data were one line: counting its line breaks first would cost a
+        // second pass over it, and a buffer with room (the reused one) allocates nothing
+        // either way. Each further data line may grow the buffer as it is written.
+        let data = self
+            .data
+            .as_ref()
+            .map_or(0, |data| line_len(b"data: ", data.len()));
+        buf.reserve(self.len_besides_data() + data);
         for comment in &self.comments {
-            put_lines(buf, b":", comment.as_bytes());
+            put_lines(buf, b": ", comment.as_bytes());
         }
         if let Some(event_type) = &self.event_type {
-            put_line(buf, b"event", event_type.as_bytes());
+            put_line(buf, b"event: ", event_type.as_bytes());
         }
         if let Some(id) = &self.id {
-            put_line(buf, b"id", id.as_bytes());
+            put_line(buf, b"id: ", id.as_bytes());
         }
         if let Some(retry) = retry {
             put_retry(buf, retry);
         }
         if let Some(data) = &self.data {
-            put_lines(buf, b"data", data.as_bytes());
+            put_lines(buf, b"data: ", data.as_bytes());
         }
         if !self.is_empty() {
             buf.put_u8(b'\n');
@@ -93,21 +101,27 @@ impl Event {
     /// assert_eq!(event.encoded_len(), "data: a\ndata: b\n\n".len());
     /// ```
     pub fn encoded_len(&self) -> usize {
+        let data = self
+            .data
+            .as_ref()
+            .map_or(0, |data| lines_len(b"data: ", data.as_bytes()));
+        self.len_besides_data() + data
+    }
+
+    /// [`encoded_len`](Event::encoded_len) less the `data` lines.
+    fn len_besides_data(&self) -> usize {
         let mut len = 0;
         for comment in &self.comments {
-            len += lines_len(b":", comment.as_bytes());
+            len += lines_len(b": ", comment.as_bytes());
         }
         if let Some(event_type) = &self.event_type {
-            len += line_len(b"event", event_type.len());
+            len += line_len(b"event: ", event_type.len());
         }
         if let Some(id) = &self.id {
-            len += line_len(b"id", id.len());
+            len += line_len(b"id: ", id.len());
         }
         if let Some(retry) = self.retry {
-            len += line_len(b"retry", decimal_len(millis(retry)));
-        }
-        if let Some(data) = &self.data {
-            len += lines_len(b"data", data.as_bytes());
+            len += line_len(b"retry: ", decimal_len(millis(retry)));
         }
         if !self.is_empty() {
             len += 1;
@@ -154,54 +168,51 @@ impl Frame {
     pub fn encode(&self, buf: &mut BytesMut) {
         match self {
             Frame::Event(event) => event.write(buf, None),
-            Frame::Comment(text) => put_lines(buf, b":", text.as_bytes()),
+            Frame::Comment(text) => put_lines(buf, b": ", text.as_bytes()),
             Frame::Retry(retry) => {
                 put_retry(buf, *retry);
                 buf.put_u8(b'\n');
             }
             Frame::Id(id) => {
-                put_line(buf, b"id", id.as_bytes());
+                put_line(buf, b"id: ", id.as_bytes());
                 buf.put_u8(b'\n');
             }
         }
     }
 }
 
-/// Length of `name: value\n`; a comment's "name" is the colon itself.
-fn line_len(name: &[u8], value_len: usize) -> usize {
-    name.len() + usize::from(name != b":") + 2 + value_len
+/// Length of `prefix value\n`, where `prefix` is the field name, colon and space (`: ` for
+/// a comment): writing it as one slice saves a capacity check per byte of punctuation.
+fn line_len(prefix: &[u8], value_len: usize) -> usize {
+    prefix.len() + value_len + 1
 }
 
-/// Length of one `name: line\n` per LF-separated line of `text`.
-fn lines_len(name: &[u8], text: &[u8]) -> usize {
+/// Length of one `prefix line\n` per LF-separated line of `text`.
+fn lines_len(prefix: &[u8], text: &[u8]) -> usize {
     let breaks = memchr::memchr_iter(b'\n', text).count();
     // Each break is replaced by a line ending and the next line's prefix.
-    line_len(name, text.len() - breaks) + breaks * line_len(name, 0)
+    line_len(prefix, text.len() - breaks) + breaks * line_len(prefix, 0)
 }
 
-fn put_line(buf: &mut BytesMut, name: &[u8], value: &[u8]) {
-    buf.put_slice(name);
-    if name != b":" {
-        buf.put_u8(b':');
-    }
-    buf.put_u8(b' ');
+fn put_line(buf: &mut BytesMut, prefix: &[u8], value: &[u8]) {
+    buf.put_slice(prefix);
     buf.put_slice(value);
     buf.put_u8(b'\n');
 }
 
-fn put_lines(buf: &mut BytesMut, name: &[u8], text: &[u8]) {
+fn put_lines(buf: &mut BytesMut, prefix: &[u8], text: &[u8]) {
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', text) {
-        put_line(buf, name, text.get(start..end).unwrap_or_default());
+        put_line(buf, prefix, text.get(start..end).unwrap_or_default());
         start = end + 1;
     }
-    put_line(buf, name, text.get(start..).unwrap_or_default());
+    put_line(buf, prefix, text.get(start..).unwrap_or_default());
 }
 
 fn put_retry(buf: &mut BytesMut, retry: Duration) {
     let mut digits = [0u8; 20];
     let text = decimal(millis(retry), &mut digits);
-    put_line(buf, b"retry", text);
+    put_line(buf, b"retry: ", text);
 }
 
 /// Milliseconds of a retry delay. Builders and the parser only store delays that fit.
