@@ -200,7 +200,11 @@ fn sse_stream_parse(run: &Run<'_>, tally: &mut Tally) {
                         tally.add(data.as_bytes(), run.check);
                     }
                 }
-                Err(_) => run.error(),
+                // Some peers repeat their error forever: stop at the first one.
+                Err(_) => {
+                    run.error();
+                    break;
+                }
             }
         }
     });
@@ -214,8 +218,11 @@ fn eventsource_stream(run: &Run<'_>, tally: &mut Tally) {
         while let Some(event) = events.next().await {
             match event {
                 Ok(event) => tally.add(event.data.as_bytes(), run.check),
-                // It yields the error and carries on, or ends: either way, count it.
-                Err(_) => run.error(),
+                // Some peers repeat their error forever: stop at the first one.
+                Err(_) => {
+                    run.error();
+                    break;
+                }
             }
         }
     });
@@ -229,7 +236,11 @@ fn async_sse(run: &Run<'_>, tally: &mut Tally) {
             match event {
                 Ok(async_sse::Event::Message(message)) => tally.add(message.data(), run.check),
                 Ok(_) => {}
-                Err(_) => run.error(),
+                // async-sse repeats a UTF-8 error forever: stop at the first one.
+                Err(_) => {
+                    run.error();
+                    break;
+                }
             }
         }
     });
@@ -241,7 +252,7 @@ enum Verdict {
     Agrees,
     /// Events or data differ from sse-wire's.
     Differs(Tally),
-    Errors(u64),
+    Errors,
     Panicked,
     TimedOut,
     /// Seconds the whole input would take, from timings on prefixes.
@@ -333,7 +344,7 @@ fn parse_cell(workload: &Workload, chunk: usize, rounds: usize) -> (Tally, Vec<C
         } else if result.expired {
             Verdict::TimedOut
         } else if result.errors > 0 {
-            Verdict::Errors(result.errors)
+            Verdict::Errors
         } else if name == "memchr2 scan" {
             Verdict::Agrees
         } else {
@@ -394,7 +405,8 @@ fn projected_time(f: ParseFn, input: &[u8], chunk: usize) -> Option<f64> {
                 (time / last_time.max(1e-9)).log2() / (size as f64 / last_size as f64).log2();
             let exponent = growth.clamp(1.0, 2.0);
             let whole = time * (input.len() as f64 / size as f64).powf(exponent);
-            if whole > DEADLINE.as_secs_f64() {
+            // Below a few milliseconds the growth is noise (page faults, a preemption).
+            if time > 0.02 && whole > DEADLINE.as_secs_f64() {
                 return Some(whole);
             }
         }
@@ -422,7 +434,7 @@ fn note(verdict: Verdict) -> Option<String> {
     match verdict {
         Verdict::Agrees => None,
         Verdict::Differs(t) => Some(format!("wrong: {} events, {} B", t.events, t.data_bytes)),
-        Verdict::Errors(n) => Some(format!("{n} errors")),
+        Verdict::Errors => Some("stops with an error".to_owned()),
         Verdict::Panicked => Some("panics".to_owned()),
         Verdict::TimedOut => Some(format!("> {} s, stopped", DEADLINE.as_secs())),
         Verdict::TooSlow(secs) => Some(format!("skipped: ~{secs:.0} s projected")),
@@ -769,6 +781,9 @@ fn profile(name: &str, workloads: &[Workload]) {
 }
 
 fn main() {
+    // A peer's error type captures a backtrace when `RUST_BACKTRACE` is set, which would
+    // time the unwinder rather than the parser.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
     std::panic::set_hook(Box::new(|_| {}));
     let filters: Vec<String> = std::env::args().skip(1).collect();
     let workloads: Vec<Workload> = workloads::all()
