@@ -185,7 +185,7 @@ fn a_gibibyte_without_a_line_break_is_one_error_and_holds_at_most_the_limit() {
         "one error per oversized event"
     );
     // The parser threw the line away as it went: nothing of it is held.
-    assert!(parser.buffered_len() == 0, "{}", parser.buffered_len());
+    assert_eq!(parser.buffered_len(), 0);
     assert_eq!(data_events(&mut parser, b"\n\ndata: next\n\n"), ["next"]);
 }
 
@@ -236,6 +236,7 @@ fn ten_million_empty_lines_dispatch_nothing_and_hold_nothing() {
     );
     assert_eq!(tally, Tally::default());
     assert_eq!(parser.last_event_id(), "1", "empty lines keep the id");
+    assert_eq!(parser.buffered_len(), 0);
     assert_eq!(data_events(&mut parser, b"data: next\n\n"), ["next"]);
 }
 
