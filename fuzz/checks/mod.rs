@@ -339,28 +339,11 @@ pub(crate) fn roundtrip(input: &[u8]) {
     );
 }
 
-/// What a client acts on. `Frame::encode` writes a retry as a block of its own, so a
-/// downstream parser reports it as a `Frame::Retry` just before the event rather than on
-/// the event as well: the event's own `retry` is left out.
+/// What a client acts on (see `oracle::without_event_retry`).
 fn client_view(frames: Vec<Frame>) -> Vec<oracle::Seen> {
     frames
         .into_iter()
-        .map(|frame| match oracle::seen(Ok(frame)) {
-            oracle::Seen::Event {
-                event_type,
-                data,
-                id,
-                last_event_id,
-                ..
-            } => oracle::Seen::Event {
-                event_type,
-                data,
-                id,
-                last_event_id,
-                retry: None,
-            },
-            other => other,
-        })
+        .map(|frame| oracle::without_event_retry(oracle::seen(Ok(frame))))
         .collect()
 }
 

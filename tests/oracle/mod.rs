@@ -159,6 +159,28 @@ pub(crate) fn seen(frame: Result<sse_wire::Frame, sse_wire::ParseError>) -> Seen
     }
 }
 
+/// What a client acts on after frames are re-encoded: `Frame::encode` writes a retry as a
+/// block of its own, so a downstream parser reports it as a `Retry` before the event, not
+/// on the event as well. The event's own `retry` is left out.
+pub(crate) fn without_event_retry(seen: Seen) -> Seen {
+    match seen {
+        Seen::Event {
+            event_type,
+            data,
+            id,
+            last_event_id,
+            ..
+        } => Seen::Event {
+            event_type,
+            data,
+            id,
+            last_event_id,
+            retry: None,
+        },
+        other => other,
+    }
+}
+
 /// Runs the crate's parser over `chunks` (then the end of the stream) and collects what it
 /// reports, draining after every chunk as a client would.
 pub(crate) fn run_parser(parser: &mut sse_wire::Parser, chunks: &[&[u8]]) -> Vec<Seen> {
