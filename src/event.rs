@@ -151,6 +151,7 @@ pub struct Event {
     /// `None` when the event has no `data` line (it dispatches nothing). Line breaks are LF.
     pub(crate) data: Option<ByteString>,
     pub(crate) id: Option<ByteString>,
+    /// The last event ID when `id` is `None` (with an id, the last event ID is the id).
     pub(crate) last_event_id: ByteString,
     /// Always a whole number of milliseconds.
     pub(crate) retry: Option<Duration>,
@@ -304,7 +305,7 @@ impl Event {
     /// # Ok::<(), sse_wire::ParseError>(())
     /// ```
     pub fn last_event_id(&self) -> &str {
-        &self.last_event_id
+        self.id.as_deref().unwrap_or(&self.last_event_id)
     }
 
     /// The `retry` field of this block: the reconnection delay the server asks for.
@@ -345,7 +346,7 @@ impl PartialEq for Event {
         self.event_type() == other.event_type()
             && self.data == other.data
             && self.id == other.id
-            && self.last_event_id == other.last_event_id
+            && self.last_event_id() == other.last_event_id()
             && self.retry == other.retry
             && self.comments().eq(other.comments())
     }
@@ -441,8 +442,7 @@ impl EventBuilder {
         } else if memchr::memchr(0, id.as_bytes()).is_some() {
             self.fail(EncodeError::IdNul);
         } else {
-            self.event.last_event_id = ByteString::from(id);
-            self.event.id = Some(self.event.last_event_id.clone());
+            self.event.id = Some(ByteString::from(id));
         }
         self
     }

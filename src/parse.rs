@@ -24,6 +24,9 @@ const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 /// than this: then it lets the allocation go with the line.
 const REUSE_LIMIT: usize = 64 * 1024;
 
+/// The room the parser's copy of the last event ID starts with.
+const ID_CAPACITY: usize = 32;
+
 /// The size of the blocks [`Parser::feed`] copies borrowed input into.
 const FEED_BLOCK: usize = 8 * 1024;
 
@@ -188,6 +191,8 @@ impl Parser {
             scanner: Scanner::default(),
             interpreter: Interpreter {
                 limit: config.max_event_size,
+                // Room for the usual ids, so that copying them never allocates.
+                last_event_id: String::with_capacity(ID_CAPACITY),
                 ..Interpreter::default()
             },
             copies: BytesMut::new(),
@@ -674,17 +679,24 @@ struct Interpreter {
     joined: String,
     /// This block's `event` field; `Some("")` stays distinct only until dispatch.
     event_type: Option<ByteString>,
-    /// This block's `id` field.
-    id: Option<ByteString>,
+    /// Whether this block had a valid `id` field (its value is `id_buffer`).
+    block_has_id: bool,
     /// The input bytes of this block's last `event` and `id` values, counted in `size`.
     event_type_size: usize,
     id_size: usize,
     retry_field: Option<Duration>,
     /// The event passed the limit: ignore lines up to the next empty one.
     skipping: bool,
-    /// The standard's "last event ID buffer" and "last event ID string".
-    id_buffer: ByteString,
-    last_event_id: ByteString,
+    /// The standard's "last event ID buffer", while it differs from the string: set by an
+    /// `id` field, taken at the next dispatch (it survives a discarded block, as the
+    /// buffer does). A slice of the input, moved into the event that carries it.
+    id_buffer: Option<ByteString>,
+    /// The standard's "last event ID string": a copy, so that events that carry their own
+    /// id (the usual case) move it out instead of sharing it with the parser.
+    last_event_id: String,
+    /// `last_event_id` as shareable text, made when an event without an id of its own (or
+    /// an id frame) first needs it, and kept until the id changes.
+    shared_last_event_id: Option<ByteString>,
     retry: Option<Duration>,
 }
 
@@ -704,7 +716,7 @@ impl Interpreter {
             Step::Skipped { empty } => {
                 if empty {
                     self.skipping = false;
-                    self.last_event_id = self.id_buffer.clone();
+                    self.take_id_buffer();
                 }
                 None
             }
@@ -772,8 +784,8 @@ impl Interpreter {
             Field::Id if !has_nul(value) => {
                 self.size = self.size - self.id_size + value.len();
                 self.id_size = value.len();
-                self.id_buffer = decode(line, value_at);
-                self.id = Some(self.id_buffer.clone());
+                self.id_buffer = Some(decode(line, value_at));
+                self.block_has_id = true;
             }
             Field::Retry => {
                 let retry = parse_retry(value)?;
@@ -787,16 +799,14 @@ impl Interpreter {
     }
 
     fn dispatch(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
-        // Most events leave the id as it was: skip the clone and the drop it would cost.
-        if !same_text(&self.last_event_id, &self.id_buffer) {
-            self.last_event_id = self.id_buffer.clone();
-        }
+        let buffer = self.take_id_buffer();
+        let id = if self.block_has_id { buffer } else { None };
         let data = match core::mem::take(&mut self.data) {
             Data::None => {
-                let had_id = self.id.is_some();
                 self.reset_event();
-                return (frames && had_id)
-                    .then(|| Ok(Frame::Id(Text::from_inner(self.last_event_id.clone()))));
+                return id
+                    .filter(|_| frames)
+                    .map(|id| Ok(Frame::Id(Text::from_inner(id))));
             }
             Data::One(data) => data,
             // Copy data of a usual size out, so that `joined` keeps its capacity for the
@@ -806,16 +816,41 @@ impl Interpreter {
             }
             Data::Many => ByteString::from(core::mem::take(&mut self.joined)),
         };
+        // An event's last event ID is its own id when it has one.
+        let last_event_id = match id {
+            Some(_) => ByteString::new(),
+            None => self.shared_id(),
+        };
         let event = Event {
             event_type: self.event_type.take().filter(|t| !t.is_empty()),
             data: Some(data),
-            id: self.id.take(),
-            last_event_id: self.last_event_id.clone(),
+            id,
+            last_event_id,
             retry: self.retry_field.take(),
             comments: alloc::vec::Vec::new(),
         };
         self.reset_event();
         Some(Ok(Frame::Event(event)))
+    }
+
+    /// Sets the last event ID string to the buffer, if an `id` field changed it, and
+    /// returns the buffer's text.
+    fn take_id_buffer(&mut self) -> Option<ByteString> {
+        let id = self.id_buffer.take()?;
+        self.last_event_id.clear();
+        self.last_event_id.push_str(&id);
+        self.shared_last_event_id = None;
+        Some(id)
+    }
+
+    /// The last event ID string as shareable text.
+    fn shared_id(&mut self) -> ByteString {
+        if self.last_event_id.is_empty() {
+            return ByteString::new();
+        }
+        self.shared_last_event_id
+            .get_or_insert_with(|| ByteString::from(self.last_event_id.as_str()))
+            .clone()
     }
 
     fn reset_event(&mut self) {
@@ -824,7 +859,7 @@ impl Interpreter {
         self.joined.clear();
         self.event_type = None;
         self.event_type_size = 0;
-        self.id = None;
+        self.block_has_id = false;
         self.id_size = 0;
         self.retry_field = None;
     }
@@ -868,11 +903,6 @@ fn known_field(bytes: &[u8]) -> Option<(Field, usize)> {
     } else {
         None
     }
-}
-
-/// Whether `a` and `b` are the same bytes in memory (so, equal).
-fn same_text(a: &ByteString, b: &ByteString) -> bool {
-    a.as_ptr() == b.as_ptr() && a.len() == b.len()
 }
 
 /// Whether an id value holds U+0000. Ids are short: a plain loop beats a vector search's
