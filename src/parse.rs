@@ -287,11 +287,10 @@ impl Parser {
     #[allow(clippy::should_implement_trait)]
     pub fn next_event(&mut self) -> Option<Result<Event, ParseError>> {
         loop {
-            let step = self.scanner.next_line(self.interpreter.budget())?;
-            match self.interpreter.apply(step, false) {
-                Some(Ok(Frame::Event(event))) => return Some(Ok(event)),
-                Some(Err(error)) => return Some(Err(error)),
-                Some(Ok(_)) | None => {}
+            match self.next(false)? {
+                Ok(Frame::Event(event)) => return Some(Ok(event)),
+                Err(error) => return Some(Err(error)),
+                Ok(_) => {}
             }
         }
     }
@@ -310,9 +309,63 @@ impl Parser {
     /// assert!(parser.next_frame().is_none());
     /// ```
     pub fn next_frame(&mut self) -> Option<Result<Frame, ParseError>> {
+        self.next(true)
+    }
+
+    /// The next frame; with `frames` false, only events and errors.
+    fn next(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
         loop {
+            if let Some(frame) = self.next_in_chunk(frames) {
+                return Some(frame);
+            }
             let step = self.scanner.next_line(self.interpreter.budget())?;
-            if let Some(frame) = self.interpreter.apply(step, true) {
+            if let Some(frame) = self.interpreter.apply(step, frames) {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// The scanner's fast path: while nothing is carried over from an earlier chunk (no
+    /// partial line, BOM or CR to resolve) and the event is within its budget, each line
+    /// that ends inside the front chunk goes straight to the interpreter. `None` when the
+    /// next line needs [`Scanner::next_line`]: it ends in a later chunk, or at a CR that
+    /// ends the chunk, or it is too long, or the parser is skipping an event.
+    #[inline]
+    fn next_in_chunk(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
+        let scanner = &mut self.scanner;
+        if scanner.partial_len != 0
+            || scanner.discarding
+            || scanner.after_cr
+            || scanner.bom != BOM_DONE
+        {
+            return None;
+        }
+        if !scanner.joined.is_empty() {
+            scanner.joined = Bytes::new();
+        }
+        let Some(Input::Chunk(chunk)) = scanner.queue.front() else {
+            return None;
+        };
+        let bytes: &[u8] = chunk;
+        loop {
+            let start = scanner.pos;
+            let found = find_line_end(bytes.get(start..)?)?;
+            let end = start + found;
+            let next = match bytes.get(end..) {
+                Some([b'\r', b'\n', ..]) => end + 2,
+                Some([b'\r']) => return None,
+                _ => end + 1,
+            };
+            if found > self.interpreter.budget()? {
+                return None;
+            }
+            scanner.pos = next;
+            let line = Line {
+                buf: chunk,
+                start,
+                end,
+            };
+            if let Some(frame) = self.interpreter.line(&line, frames) {
                 return Some(frame);
             }
         }
