@@ -359,12 +359,24 @@ impl Parser {
             if found > self.interpreter.budget()? {
                 return None;
             }
-            scanner.pos = next;
             let line = Line {
                 buf: chunk,
                 start,
                 end,
             };
+            // The usual event ends with its only data line: dispatch it at once, without
+            // holding the data in the interpreter in between.
+            if let (Data::None, Some((Field::Data, colon)), Some(after)) = (
+                &self.interpreter.data,
+                known_field(line.as_slice()),
+                empty_line_at(bytes, next),
+            ) {
+                scanner.pos = after;
+                let space = usize::from(bytes.get(start + colon + 1) == Some(&b' '));
+                let data = decode(&line, colon + 1 + space);
+                return Some(Ok(Frame::Event(self.interpreter.event(data))));
+            }
+            scanner.pos = next;
             if let Some(frame) = self.interpreter.line(&line, frames) {
                 return Some(frame);
             }
@@ -654,6 +666,18 @@ impl Scanner {
     }
 }
 
+/// Where the line after an empty line that starts at `at` begins, if that empty line ends
+/// inside `bytes` (a CR at the end of `bytes` does not count: an LF may follow).
+#[inline]
+fn empty_line_at(bytes: &[u8], at: usize) -> Option<usize> {
+    match bytes.get(at..)? {
+        [b'\n', ..] => Some(at + 1),
+        [b'\r', b'\n', ..] => Some(at + 2),
+        [b'\r', _, ..] => Some(at + 1),
+        _ => None,
+    }
+}
+
 /// Where the first CR or LF of `rest` is. Short input (an empty line, which ends every
 /// event, or the few bytes of a small chunk) is searched by a plain loop: a vector search
 /// costs more to set up than that.
@@ -852,10 +876,10 @@ impl Interpreter {
     }
 
     fn dispatch(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
-        let buffer = self.take_id_buffer();
-        let id = if self.block_has_id { buffer } else { None };
         let data = match core::mem::take(&mut self.data) {
             Data::None => {
+                let buffer = self.take_id_buffer();
+                let id = if self.block_has_id { buffer } else { None };
                 self.reset_event();
                 return id
                     .filter(|_| frames)
@@ -869,6 +893,13 @@ impl Interpreter {
             }
             Data::Many => ByteString::from(core::mem::take(&mut self.joined)),
         };
+        Some(Ok(Frame::Event(self.event(data))))
+    }
+
+    /// Dispatches the block's event with `data`, and resets the block.
+    fn event(&mut self, data: ByteString) -> Event {
+        let buffer = self.take_id_buffer();
+        let id = if self.block_has_id { buffer } else { None };
         // An event's last event ID is its own id when it has one.
         let last_event_id = match id {
             Some(_) => ByteString::new(),
@@ -883,7 +914,7 @@ impl Interpreter {
             comments: alloc::vec::Vec::new(),
         };
         self.reset_event();
-        Some(Ok(Frame::Event(event)))
+        event
     }
 
     /// Sets the last event ID string to the buffer, if an `id` field changed it, and
