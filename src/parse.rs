@@ -12,7 +12,7 @@ use alloc::string::String;
 use core::fmt;
 use core::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 
 use crate::event::Text;
@@ -212,7 +212,7 @@ impl Parser {
     /// # Ok::<(), sse_wire::ParseError>(())
     /// ```
     pub fn feed(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
+        if bytes.is_empty() || self.scanner.continue_line(bytes, self.interpreter.budget()) {
             return;
         }
         if self.copies.capacity() < bytes.len() {
@@ -240,9 +240,14 @@ impl Parser {
     /// ```
     pub fn feed_bytes(&mut self, chunk: impl Into<Bytes>) {
         let chunk = chunk.into();
-        if !chunk.is_empty() {
-            self.scanner.queue.push_back(Input::Chunk(chunk));
+        if chunk.is_empty()
+            || self
+                .scanner
+                .continue_line(&chunk, self.interpreter.budget())
+        {
+            return;
         }
+        self.scanner.queue.push_back(Input::Chunk(chunk));
     }
 
     /// Marks the end of the stream.
@@ -314,6 +319,11 @@ impl Parser {
 
     /// The next frame; with `frames` false, only events and errors.
     fn next(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
+        if self.scanner.queue.is_empty() {
+            // Nothing to read (as after each piece of a drip): let go of the last line.
+            self.scanner.joined = Bytes::new();
+            return None;
+        }
         loop {
             if let Some(frame) = self.next_in_chunk(frames) {
                 return Some(frame);
@@ -655,6 +665,34 @@ impl Scanner {
         }
     }
 
+    /// Takes `bytes` as they are fed when they only continue the line in progress (no line
+    /// ending in them, nothing queued before them) and fit its budget: they are copied
+    /// where the scanner would copy them anyway, and a drip of small pieces costs no queue
+    /// entry per piece. `false` when they must be queued.
+    fn continue_line(&mut self, bytes: &[u8], budget: Option<usize>) -> bool {
+        let fits = match budget {
+            Some(max) => self.discarding || self.partial_len + bytes.len() <= max,
+            None => true,
+        };
+        if !fits
+            || !self.queue.is_empty()
+            || self.bom != BOM_DONE
+            || self.after_cr
+            || find_line_end(bytes).is_some()
+        {
+            return false;
+        }
+        let step = hold(
+            &mut self.partial,
+            &mut self.partial_len,
+            &mut self.discarding,
+            bytes,
+            budget,
+        );
+        debug_assert!(step.is_none(), "a line within its budget is held");
+        true
+    }
+
     /// Forgets the line in progress and expects a BOM again.
     fn start_stream(&mut self) {
         self.pos = 0;
@@ -730,7 +768,11 @@ fn extend_line(partial: &mut BytesMut, bytes: &[u8], max: usize) {
         grown.extend_from_slice(partial);
         *partial = grown;
     }
-    partial.extend_from_slice(bytes);
+    match bytes {
+        // A drip of single bytes: skip the copy routine's call.
+        [byte] => partial.put_u8(*byte),
+        _ => partial.extend_from_slice(bytes),
+    }
 }
 
 /// The data of the event in progress.
