@@ -21,8 +21,10 @@ use crate::{Event, Frame, ParseError};
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
 /// Lines that span chunks are joined in a buffer the scanner reuses, unless they are longer
-/// than this: then it lets the allocation go with the line.
-const REUSE_LIMIT: usize = 64 * 1024;
+/// than this: then it lets the allocation go with the line. Large enough that streams of
+/// base64 images (hundreds of KiB per event) reuse one buffer instead of allocating, and
+/// page-faulting, a fresh one per event; small enough that an idle parser pins little.
+const REUSE_LIMIT: usize = 1024 * 1024;
 
 /// The room the parser's copy of the last event ID starts with.
 const ID_CAPACITY: usize = 32;
