@@ -795,9 +795,8 @@ struct Interpreter {
     /// Bytes held for the event in progress (data, type, id), for the limit.
     size: usize,
     data: Data,
-    /// Where lines of multi-line data are joined. A `String`, so that the text it hands to
-    /// the event needs no second UTF-8 check.
-    joined: String,
+    /// Where lines of multi-line data are joined, undecoded.
+    joined: BytesMut,
     /// This block's `event` field; `Some("")` stays distinct only until dispatch.
     event_type: Option<ByteString>,
     /// Whether this block had a valid `id` field (its value is `id_buffer`).
@@ -882,19 +881,15 @@ impl Interpreter {
         match field {
             Field::Data => {
                 self.size += value.len() + 1;
-                self.data = match core::mem::take(&mut self.data) {
-                    Data::None => Data::One(decode(line, value_at)),
+                match &self.data {
+                    Data::None => self.data = Data::One(decode(line, value_at)),
                     Data::One(first) => {
-                        self.joined.reserve(first.len() + 1 + value.len());
-                        self.joined.push_str(&first);
+                        extend_line(&mut self.joined, first.as_bytes(), self.limit);
                         push_line(&mut self.joined, value, self.limit);
-                        Data::Many
+                        self.data = Data::Many;
                     }
-                    Data::Many => {
-                        push_line(&mut self.joined, value, self.limit);
-                        Data::Many
-                    }
-                };
+                    Data::Many => push_line(&mut self.joined, value, self.limit),
+                }
             }
             Field::Event => {
                 // Sizes count input bytes: a decoded value can be longer (U+FFFD).
@@ -930,12 +925,18 @@ impl Interpreter {
                     .map(|id| Ok(Frame::Id(Text::from_inner(id))));
             }
             Data::One(data) => data,
-            // Copy data of a usual size out, so that `joined` keeps its capacity for the
-            // next event instead of growing again by doubling: one allocation per event.
-            Data::Many if self.joined.len() <= REUSE_LIMIT => {
-                ByteString::from(self.joined.as_str())
+            Data::Many => {
+                // The joined lines go to the event as they are; the buffer keeps its spare
+                // room and gets the rest back once the event is dropped, unless it is large.
+                let joined = if self.joined.len() <= REUSE_LIMIT {
+                    self.joined.split().freeze()
+                } else {
+                    core::mem::take(&mut self.joined).freeze()
+                };
+                ByteString::try_from(joined.clone()).unwrap_or_else(|_| {
+                    ByteString::from(String::from_utf8_lossy(&joined).into_owned())
+                })
             }
-            Data::Many => ByteString::from(core::mem::take(&mut self.joined)),
         };
         Some(Ok(Frame::Event(self.event(data))))
     }
@@ -1054,18 +1055,13 @@ fn decode(line: &Line<'_>, from: usize) -> ByteString {
     })
 }
 
-/// Appends LF and one more line of data to `joined`, decoding it as [`decode`] does.
-/// Doubling would let `joined` hold nearly twice the size limit (and keep it for reuse):
-/// past half the limit it grows to the limit instead. (Decoded text can pass the limit,
-/// which counts input bytes, by U+FFFD: then it doubles again, to stay linear.)
-fn push_line(joined: &mut String, value: &[u8], limit: usize) {
-    let value = String::from_utf8_lossy(value);
-    let needed = joined.len() + 1 + value.len();
-    if needed > joined.capacity() && needed > limit / 2 && needed <= limit {
-        joined.reserve_exact(limit - joined.len());
-    }
-    joined.push('\n');
-    joined.push_str(&value);
+/// Appends LF and one more line of data, as it came, to `joined`, which holds at most
+/// `limit` bytes (see [`extend_line`]). The joined lines are decoded at dispatch, at once:
+/// LF is never part of a UTF-8 sequence, so that replaces invalid sequences exactly as
+/// decoding each line would.
+fn push_line(joined: &mut BytesMut, value: &[u8], limit: usize) {
+    extend_line(joined, b"\n", limit);
+    extend_line(joined, value, limit);
 }
 
 /// A `retry` value: ASCII digits only, at least one, in milliseconds. Values past
