@@ -428,7 +428,8 @@ impl Parser {
 
     /// The bytes the parser holds for the line and the event in progress: at most the
     /// configured [`max_event_size`](Config::max_event_size). Chunks fed but not yet read
-    /// are not counted.
+    /// are not counted, except bytes that only continue the line in progress: those are
+    /// added to it as they are fed.
     ///
     /// # Examples
     ///
@@ -439,6 +440,8 @@ impl Parser {
     /// // "abc" and its line break wait for the rest of the event, "data: de" for the rest
     /// // of its line.
     /// assert_eq!(parser.buffered_len(), 4 + 8);
+    /// parser.feed(b"f");
+    /// assert_eq!(parser.buffered_len(), 4 + 9);
     /// ```
     pub fn buffered_len(&self) -> usize {
         self.scanner.partial.len() + self.interpreter.size
