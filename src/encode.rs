@@ -44,7 +44,7 @@ impl Event {
     /// assert_eq!(&buf[..], b"data: Hel\n\ndata: lo\n\n");
     /// ```
     pub fn encode(&self, buf: &mut BytesMut) {
-        self.write(buf, self.retry);
+        self.write(buf, self.retry());
     }
 
     fn write(&self, buf: &mut BytesMut, retry: Option<Duration>) {
@@ -56,13 +56,13 @@ impl Event {
             .as_ref()
             .map_or(0, |data| line_len(b"data: ", data.len()));
         buf.reserve(self.len_besides_data() + data);
-        for comment in &self.comments {
+        for comment in self.comment_texts() {
             put_lines(buf, b": ", comment.as_bytes());
         }
         if let Some(event_type) = &self.event_type {
             put_line(buf, b"event: ", event_type.as_bytes());
         }
-        if let Some(id) = &self.id {
+        if let Some(id) = self.own_id() {
             put_line(buf, b"id: ", id.as_bytes());
         }
         if let Some(retry) = retry {
@@ -111,16 +111,16 @@ impl Event {
     /// [`encoded_len`](Event::encoded_len) less the `data` lines.
     fn len_besides_data(&self) -> usize {
         let mut len = 0;
-        for comment in &self.comments {
+        for comment in self.comment_texts() {
             len += lines_len(b": ", comment.as_bytes());
         }
         if let Some(event_type) = &self.event_type {
             len += line_len(b"event: ", event_type.len());
         }
-        if let Some(id) = &self.id {
+        if let Some(id) = self.own_id() {
             len += line_len(b"id: ", id.len());
         }
-        if let Some(retry) = self.retry {
+        if let Some(retry) = self.retry() {
             len += line_len(b"retry: ", decimal_len(millis(retry)));
         }
         if !self.is_empty() {
@@ -130,10 +130,10 @@ impl Event {
     }
 
     fn is_empty(&self) -> bool {
-        self.comments.is_empty()
+        self.comment_texts().is_empty()
             && self.event_type.is_none()
-            && self.id.is_none()
-            && self.retry.is_none()
+            && self.own_id().is_none()
+            && self.retry().is_none()
             && self.data.is_none()
     }
 }

@@ -1,5 +1,6 @@
 //! `Event`, its builder, `Frame` and `Text`: the values that cross the wire.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -150,9 +151,30 @@ pub struct Event {
     pub(crate) event_type: Option<ByteString>,
     /// `None` when the event has no `data` line (it dispatches nothing). Line breaks are LF.
     pub(crate) data: Option<ByteString>,
-    pub(crate) id: Option<ByteString>,
-    /// The last event ID when `id` is `None` (with an id, the last event ID is the id).
-    pub(crate) last_event_id: ByteString,
+    pub(crate) id: Id,
+    /// `retry` and comments, which few events carry: boxed, so that the event stays small
+    /// enough to be moved without a call to the copy routine.
+    pub(crate) extra: Option<Box<Extra>>,
+}
+
+/// An event's id, and with it the last event ID.
+#[derive(Clone, Debug)]
+pub(crate) enum Id {
+    /// The block's `id` field: also the last event ID.
+    Own(ByteString),
+    /// No `id` field: the stream's last event ID when the event was dispatched.
+    Inherited(ByteString),
+}
+
+impl Default for Id {
+    fn default() -> Self {
+        Id::Inherited(ByteString::new())
+    }
+}
+
+/// The rarely set parts of an [`Event`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Extra {
     /// Always a whole number of milliseconds.
     pub(crate) retry: Option<Duration>,
     /// Each one free of CR; an LF inside starts another comment line.
@@ -287,7 +309,19 @@ impl Event {
     /// # Ok::<(), sse_wire::ParseError>(())
     /// ```
     pub fn id(&self) -> Option<&str> {
-        self.id.as_deref()
+        self.own_id().map(|id| &**id)
+    }
+
+    pub(crate) fn own_id(&self) -> Option<&ByteString> {
+        match &self.id {
+            Id::Own(id) => Some(id),
+            Id::Inherited(_) => None,
+        }
+    }
+
+    /// The comments as given to the builder, one string per call.
+    pub(crate) fn comment_texts(&self) -> &[ByteString] {
+        self.extra.as_ref().map_or(&[], |extra| &extra.comments)
     }
 
     /// The stream's last event ID when this event was dispatched: what a client that has
@@ -305,7 +339,9 @@ impl Event {
     /// # Ok::<(), sse_wire::ParseError>(())
     /// ```
     pub fn last_event_id(&self) -> &str {
-        self.id.as_deref().unwrap_or(&self.last_event_id)
+        match &self.id {
+            Id::Own(id) | Id::Inherited(id) => id,
+        }
     }
 
     /// The `retry` field of this block: the reconnection delay the server asks for.
@@ -321,7 +357,7 @@ impl Event {
     /// # Ok::<(), sse_wire::ParseError>(())
     /// ```
     pub fn retry(&self) -> Option<Duration> {
-        self.retry
+        self.extra.as_ref().and_then(|extra| extra.retry)
     }
 
     /// The comments the builder was given, one per line. Parsed events have none: the parser
@@ -335,7 +371,7 @@ impl Event {
     /// # Ok::<(), sse_wire::EncodeError>(())
     /// ```
     pub fn comments(&self) -> impl Iterator<Item = &str> + '_ {
-        self.comments.iter().flat_map(|c| c.split('\n'))
+        self.comment_texts().iter().flat_map(|c| c.split('\n'))
     }
 }
 
@@ -345,9 +381,9 @@ impl PartialEq for Event {
     fn eq(&self, other: &Self) -> bool {
         self.event_type() == other.event_type()
             && self.data == other.data
-            && self.id == other.id
+            && self.id() == other.id()
             && self.last_event_id() == other.last_event_id()
-            && self.retry == other.retry
+            && self.retry() == other.retry()
             && self.comments().eq(other.comments())
     }
 }
@@ -364,9 +400,9 @@ impl fmt::Debug for Event {
         };
         s.field("id", &self.id())
             .field("last_event_id", &self.last_event_id())
-            .field("retry", &self.retry);
-        if !self.comments.is_empty() {
-            s.field("comments", &self.comments);
+            .field("retry", &self.retry());
+        if !self.comment_texts().is_empty() {
+            s.field("comments", &self.comment_texts());
         }
         s.finish()
     }
@@ -442,7 +478,7 @@ impl EventBuilder {
         } else if memchr::memchr(0, id.as_bytes()).is_some() {
             self.fail(EncodeError::IdNul);
         } else {
-            self.event.id = Some(ByteString::from(id));
+            self.event.id = Id::Own(ByteString::from(id));
         }
         self
     }
@@ -463,7 +499,7 @@ impl EventBuilder {
     /// ```
     pub fn retry(mut self, retry: Duration) -> Self {
         match u64::try_from(retry.as_millis()) {
-            Ok(ms) => self.event.retry = Some(Duration::from_millis(ms)),
+            Ok(ms) => self.extra().retry = Some(Duration::from_millis(ms)),
             Err(_) => self.fail(EncodeError::RetryTooLarge),
         }
         self
@@ -480,7 +516,8 @@ impl EventBuilder {
     /// # Ok::<(), sse_wire::EncodeError>(())
     /// ```
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
-        self.event.comments.push(normalize_breaks(comment.into()));
+        let comment = normalize_breaks(comment.into());
+        self.extra().comments.push(comment);
         self
     }
 
@@ -525,6 +562,10 @@ impl EventBuilder {
             Some(error) => Err(error),
             None => Ok(self.event),
         }
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        self.event.extra.get_or_insert_with(Box::default)
     }
 
     pub(crate) fn fail(&mut self, error: EncodeError) {

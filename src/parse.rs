@@ -15,7 +15,7 @@ use core::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 
-use crate::event::Text;
+use crate::event::{Extra, Id, Text};
 use crate::{Event, Frame, ParseError};
 
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
@@ -948,18 +948,19 @@ impl Interpreter {
     fn event(&mut self, data: ByteString) -> Event {
         let buffer = self.take_id_buffer();
         let id = if self.block_has_id { buffer } else { None };
-        // An event's last event ID is its own id when it has one.
-        let last_event_id = match id {
-            Some(_) => ByteString::new(),
-            None => self.shared_id(),
-        };
         let event = Event {
             event_type: self.event_type.take().filter(|t| !t.is_empty()),
             data: Some(data),
-            id,
-            last_event_id,
-            retry: self.retry_field.take(),
-            comments: alloc::vec::Vec::new(),
+            id: match id {
+                Some(id) => Id::Own(id),
+                None => Id::Inherited(self.shared_id()),
+            },
+            extra: self.retry_field.take().map(|retry| {
+                alloc::boxed::Box::new(Extra {
+                    retry: Some(retry),
+                    ..Extra::default()
+                })
+            }),
         };
         self.reset_event();
         event
