@@ -59,8 +59,8 @@ impl Event {
         for comment in self.comment_texts() {
             put_lines(buf, b": ", comment.as_bytes());
         }
-        if let Some(event_type) = &self.event_type {
-            put_line(buf, b"event: ", event_type.as_bytes());
+        if !self.event_type.is_empty() {
+            put_line(buf, b"event: ", self.event_type.as_bytes());
         }
         if let Some(id) = self.own_id() {
             put_line(buf, b"id: ", id.as_bytes());
@@ -114,8 +114,8 @@ impl Event {
         for comment in self.comment_texts() {
             len += lines_len(b": ", comment.as_bytes());
         }
-        if let Some(event_type) = &self.event_type {
-            len += line_len(b"event: ", event_type.len());
+        if !self.event_type.is_empty() {
+            len += line_len(b"event: ", self.event_type.len());
         }
         if let Some(id) = self.own_id() {
             len += line_len(b"id: ", id.len());
@@ -131,7 +131,7 @@ impl Event {
 
     fn is_empty(&self) -> bool {
         self.comment_texts().is_empty()
-            && self.event_type.is_none()
+            && self.event_type.is_empty()
             && self.own_id().is_none()
             && self.retry().is_none()
             && self.data.is_none()

@@ -10,6 +10,7 @@ use core::time::Duration;
 use bytes::Bytes;
 use bytestring::ByteString;
 
+use crate::small::Small;
 use crate::EncodeError;
 
 /// The event type a client sees when a block names none.
@@ -147,8 +148,8 @@ impl fmt::Display for Text {
 /// ```
 #[derive(Clone, Default)]
 pub struct Event {
-    /// `None` when the type is the default, `message`; never `Some("")`.
-    pub(crate) event_type: Option<ByteString>,
+    /// Empty when the type is the default, `message`.
+    pub(crate) event_type: Small,
     /// `None` when the event has no `data` line (it dispatches nothing). Line breaks are LF.
     pub(crate) data: Option<ByteString>,
     pub(crate) id: Id,
@@ -161,7 +162,7 @@ pub struct Event {
 #[derive(Clone, Debug)]
 pub(crate) enum Id {
     /// The block's `id` field: also the last event ID.
-    Own(ByteString),
+    Own(Small),
     /// No `id` field: the stream's last event ID when the event was dispatched.
     Inherited(ByteString),
 }
@@ -237,7 +238,11 @@ impl Event {
     /// # Ok::<(), sse_wire::EncodeError>(())
     /// ```
     pub fn event_type(&self) -> &str {
-        self.event_type.as_deref().unwrap_or(MESSAGE)
+        if self.event_type.is_empty() {
+            MESSAGE
+        } else {
+            self.event_type.as_str()
+        }
     }
 
     /// The data: the block's `data` lines joined with `\n`. Empty for an event that has no
@@ -309,10 +314,10 @@ impl Event {
     /// # Ok::<(), sse_wire::ParseError>(())
     /// ```
     pub fn id(&self) -> Option<&str> {
-        self.own_id().map(|id| &**id)
+        self.own_id().map(Small::as_str)
     }
 
-    pub(crate) fn own_id(&self) -> Option<&ByteString> {
+    pub(crate) fn own_id(&self) -> Option<&Small> {
         match &self.id {
             Id::Own(id) => Some(id),
             Id::Inherited(_) => None,
@@ -340,7 +345,8 @@ impl Event {
     /// ```
     pub fn last_event_id(&self) -> &str {
         match &self.id {
-            Id::Own(id) | Id::Inherited(id) => id,
+            Id::Own(id) => id.as_str(),
+            Id::Inherited(id) => id,
         }
     }
 
@@ -452,9 +458,9 @@ impl EventBuilder {
         if has_line_break(event_type.as_bytes()) {
             self.fail(EncodeError::EventTypeLineBreak);
         } else if event_type.is_empty() {
-            self.event.event_type = None;
+            self.event.event_type = Small::default();
         } else {
-            self.event.event_type = Some(ByteString::from(event_type));
+            self.event.event_type = Small::from(event_type);
         }
         self
     }
@@ -478,7 +484,7 @@ impl EventBuilder {
         } else if memchr::memchr(0, id.as_bytes()).is_some() {
             self.fail(EncodeError::IdNul);
         } else {
-            self.event.id = Id::Own(ByteString::from(id));
+            self.event.id = Id::Own(Small::from(id));
         }
         self
     }

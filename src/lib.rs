@@ -135,6 +135,7 @@ mod http;
 #[cfg(feature = "json")]
 mod json;
 mod parse;
+mod small;
 #[cfg(feature = "stream")]
 mod stream;
 

@@ -16,6 +16,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 
 use crate::event::{Extra, Id, Text};
+use crate::small::Small;
 use crate::{Event, Frame, ParseError};
 
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
@@ -801,7 +802,7 @@ struct Interpreter {
     /// Where lines of multi-line data are joined, undecoded.
     joined: BytesMut,
     /// This block's `event` field; `Some("")` stays distinct only until dispatch.
-    event_type: Option<ByteString>,
+    event_type: Option<Small>,
     /// Whether this block had a valid `id` field (its value is `id_buffer`).
     block_has_id: bool,
     /// The input bytes of this block's last `event` and `id` values, counted in `size`.
@@ -813,7 +814,7 @@ struct Interpreter {
     /// The standard's "last event ID buffer", while it differs from the string: set by an
     /// `id` field, taken at the next dispatch (it survives a discarded block, as the
     /// buffer does). A slice of the input, moved into the event that carries it.
-    id_buffer: Option<ByteString>,
+    id_buffer: Option<Small>,
     /// The standard's "last event ID string": a copy, so that events that carry their own
     /// id (the usual case) move it out instead of sharing it with the parser.
     last_event_id: String,
@@ -898,12 +899,12 @@ impl Interpreter {
                 // Sizes count input bytes: a decoded value can be longer (U+FFFD).
                 self.size = self.size - self.event_type_size + value.len();
                 self.event_type_size = value.len();
-                self.event_type = Some(decode(line, value_at));
+                self.event_type = Some(decode_small(line, value_at));
             }
             Field::Id if !has_nul(value) => {
                 self.size = self.size - self.id_size + value.len();
                 self.id_size = value.len();
-                self.id_buffer = Some(decode(line, value_at));
+                self.id_buffer = Some(decode_small(line, value_at));
                 self.block_has_id = true;
             }
             Field::Retry => {
@@ -925,7 +926,7 @@ impl Interpreter {
                 self.reset_event();
                 return id
                     .filter(|_| frames)
-                    .map(|id| Ok(Frame::Id(Text::from_inner(id))));
+                    .map(|id| Ok(Frame::Id(Text::from_inner(id.to_byte_string()))));
             }
             Data::One(data) => data,
             Data::Many => {
@@ -949,7 +950,7 @@ impl Interpreter {
         let buffer = self.take_id_buffer();
         let id = if self.block_has_id { buffer } else { None };
         let event = Event {
-            event_type: self.event_type.take().filter(|t| !t.is_empty()),
+            event_type: self.event_type.take().unwrap_or_default(),
             data: Some(data),
             id: match id {
                 Some(id) => Id::Own(id),
@@ -968,10 +969,10 @@ impl Interpreter {
 
     /// Sets the last event ID string to the buffer, if an `id` field changed it, and
     /// returns the buffer's text.
-    fn take_id_buffer(&mut self) -> Option<ByteString> {
+    fn take_id_buffer(&mut self) -> Option<Small> {
         let id = self.id_buffer.take()?;
         self.last_event_id.clear();
-        self.last_event_id.push_str(&id);
+        self.last_event_id.push_str(id.as_str());
         self.shared_last_event_id = None;
         Some(id)
     }
@@ -1057,6 +1058,12 @@ fn decode(line: &Line<'_>, from: usize) -> ByteString {
         let value = line.as_slice().get(from..).unwrap_or_default();
         ByteString::from(String::from_utf8_lossy(value).into_owned())
     })
+}
+
+/// [`decode`] for an event type or id: inline when short (see [`Small`]).
+fn decode_small(line: &Line<'_>, from: usize) -> Small {
+    let value = line.as_slice().get(from..).unwrap_or_default();
+    Small::inline(value).unwrap_or_else(|| Small::new(decode(line, from)))
 }
 
 /// Appends LF and one more line of data, as it came, to `joined`, which holds at most

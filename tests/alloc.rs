@@ -86,7 +86,7 @@ fn dispatching_one_line_events_allocates_nothing() {
 }
 
 #[test]
-fn event_data_type_and_id_are_slices_of_the_fed_chunk() {
+fn event_data_is_a_slice_of_the_fed_chunk_and_short_types_and_ids_live_in_the_event() {
     let chunk = ticker_chunk(50);
     let range = chunk.as_ptr_range();
     let inside = |s: &[u8]| range.contains(&s.as_ptr()) && s.as_ptr_range().end <= range.end;
@@ -97,15 +97,46 @@ fn event_data_type_and_id_are_slices_of_the_fed_chunk() {
         let event = event.unwrap();
         assert!(inside(event.data_bytes()), "data copied");
         assert!(inside(event.data().as_bytes()), "data() copied");
-        assert!(inside(event.event_type().as_bytes()), "event type copied");
-        assert!(inside(event.id().unwrap().as_bytes()), "id copied");
+        // Short values are copied into the event itself: no allocation, no reference count.
+        let this = (&event as *const Event) as usize;
+        let in_event = |s: &str| {
+            let start = s.as_ptr() as usize;
+            start >= this && start + s.len() <= this + size_of::<Event>()
+        };
+        assert!(in_event(event.event_type()), "event type not inline");
+        assert!(in_event(event.id().unwrap()), "id not inline");
         assert!(
-            inside(event.last_event_id().as_bytes()),
-            "last event id copied"
+            in_event(event.last_event_id()),
+            "last event ID not the inline id"
         );
         n += 1;
     }
     assert_eq!(n, 50);
+}
+
+#[test]
+fn long_event_types_and_ids_are_slices_of_the_fed_chunk() {
+    let (name, id) = (
+        "a-rather-long-event-type-name",
+        "0123456789abcdef0123456789",
+    );
+    let text = format!("event: {name}\nid: {id}\ndata: x\n\n").repeat(10);
+    let chunk = BytesMut::from(text.as_bytes()).freeze();
+    let range = chunk.as_ptr_range();
+    let inside =
+        |s: &str| range.contains(&s.as_ptr()) && s.as_bytes().as_ptr_range().end <= range.end;
+    let mut parser = Parser::new();
+    parser.feed_bytes(chunk.clone());
+    let mut n = 0;
+    while let Some(event) = parser.next_event() {
+        let event = event.unwrap();
+        assert_eq!((event.event_type(), event.id()), (name, Some(id)));
+        assert!(inside(event.event_type()), "event type copied");
+        assert!(inside(event.id().unwrap()), "id copied");
+        assert!(inside(event.last_event_id()), "last event ID copied");
+        n += 1;
+    }
+    assert_eq!(n, 10);
 }
 
 #[test]
