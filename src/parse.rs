@@ -948,23 +948,25 @@ impl Interpreter {
     /// Dispatches the block's event with `data`, and resets the block.
     fn event(&mut self, data: ByteString) -> Event {
         let buffer = self.take_id_buffer();
-        let id = if self.block_has_id { buffer } else { None };
-        let event = Event {
-            event_type: self.event_type.take().unwrap_or_default(),
-            data: Some(data),
-            id: match id {
-                Some(id) => Id::Own(id),
-                None => Id::Inherited(self.shared_id()),
-            },
-            extra: self.retry_field.take().map(|retry| {
-                alloc::boxed::Box::new(Extra {
-                    retry: Some(retry),
-                    ..Extra::default()
-                })
-            }),
+        let id = match buffer {
+            Some(id) if self.block_has_id => Id::Own(id),
+            _ => Id::Inherited(self.shared_id()),
         };
+        let event_type = self.event_type.take().unwrap_or_default();
+        let extra = self.retry_field.take().map(|retry| {
+            alloc::boxed::Box::new(Extra {
+                retry: Some(retry),
+                ..Extra::default()
+            })
+        });
         self.reset_event();
-        event
+        // Built last, so that it can be built where the caller wants it.
+        Event {
+            event_type,
+            data: Some(data),
+            id,
+            extra,
+        }
     }
 
     /// Sets the last event ID string to the buffer, if an `id` field changed it, and
