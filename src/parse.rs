@@ -323,8 +323,14 @@ impl Parser {
     /// The next frame; with `frames` false, only events and errors.
     fn next(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
         if self.scanner.queue.is_empty() {
-            // Nothing to read (as after each piece of a drip): let go of the last line.
-            self.scanner.joined = Bytes::new();
+            // Nothing to read (as after each piece of a drip): let go of the last line, and
+            // of the chunk the checked text is part of.
+            if !self.scanner.joined.is_empty() {
+                self.scanner.joined = Bytes::new();
+            }
+            if !self.scanner.text.is_empty() {
+                self.scanner.text = ByteString::new();
+            }
             return None;
         }
         loop {
@@ -360,6 +366,20 @@ impl Parser {
             return None;
         };
         let bytes: &[u8] = chunk;
+        let covered = scanner.text_at..scanner.text_at + scanner.text.len();
+        let same_chunk = chunk.as_ptr().wrapping_add(scanner.text_at) == scanner.text.as_ptr();
+        if !(same_chunk && covered.contains(&scanner.pos)) {
+            // Check the UTF-8 of all the complete lines ahead at once: one long check costs
+            // far less than one per field, and the fields are then slices of checked text.
+            let from = scanner.pos;
+            let last = memchr::memrchr2(b'\n', b'\r', bytes.get(from..)?)?;
+            scanner.text = ByteString::try_from(chunk.slice(from..=from + last))
+                .or_else(|error| {
+                    ByteString::try_from(chunk.slice(from..from + error.valid_up_to()))
+                })
+                .unwrap_or_default();
+            scanner.text_at = from;
+        }
         loop {
             let start = scanner.pos;
             let found = find_line_end(bytes.get(start..)?)?;
@@ -376,6 +396,7 @@ impl Parser {
                 buf: chunk,
                 start,
                 end,
+                text: Some((&scanner.text, scanner.text_at)),
             };
             // The usual event ends with its only data line: dispatch it at once, without
             // holding the data in the interpreter in between.
@@ -512,6 +533,9 @@ struct Line<'a> {
     buf: &'a Bytes,
     start: usize,
     end: usize,
+    /// Text of `buf` known to be valid UTF-8, and where in `buf` it starts (see
+    /// `Scanner::text`), if the scanner has it.
+    text: Option<(&'a ByteString, usize)>,
 }
 
 impl Line<'_> {
@@ -536,6 +560,10 @@ struct Scanner {
     partial_len: usize,
     /// The last line that spanned chunks, frozen, for `Line` to borrow.
     joined: Bytes,
+    /// Valid UTF-8 that starts at `text_at` in the front chunk: the complete lines the
+    /// fast path checked at once (up to the first invalid byte, if any).
+    text: ByteString,
+    text_at: usize,
     /// The line in progress passed the budget: drop it up to its line ending.
     discarding: bool,
     /// The last line ended with CR at the end of a chunk: an LF opening the next one
@@ -558,12 +586,18 @@ impl Scanner {
                     // `scan` leaves the chunk of an `InChunk` line at the front.
                     _ => &self.joined,
                 };
-                Step::Line(Line { buf, start, end })
+                Step::Line(Line {
+                    buf,
+                    start,
+                    end,
+                    text: None,
+                })
             }
             Scanned::Joined => Step::Line(Line {
                 buf: &self.joined,
                 start: 0,
                 end: self.joined.len(),
+                text: None,
             }),
             Scanned::Skipped { empty } => Step::Skipped { empty },
             Scanned::TooLong => Step::TooLong,
@@ -624,6 +658,7 @@ impl Scanner {
                 );
                 self.queue.pop_front();
                 self.pos = 0;
+                self.text = ByteString::new();
                 match step {
                     Some(step) => return Some(step),
                     None => continue,
@@ -702,6 +737,7 @@ impl Scanner {
     /// Forgets the line in progress and expects a BOM again.
     fn start_stream(&mut self) {
         self.pos = 0;
+        self.text = ByteString::new();
         self.partial.clear();
         self.partial_len = 0;
         self.discarding = false;
@@ -1056,6 +1092,15 @@ fn has_nul(value: &[u8]) -> bool {
 /// replaced by U+FFFD, as the standard's decoder does. Valid text (the usual case) is a
 /// slice of the line: no copy, and it is checked once.
 fn decode(line: &Line<'_>, from: usize) -> ByteString {
+    if let Some((text, at)) = line.text {
+        let checked = (line.start + from)
+            .checked_sub(at)
+            .zip(line.end.checked_sub(at))
+            .and_then(|(start, end)| text.get(start..end));
+        if let Some(value) = checked {
+            return text.slice_ref(value);
+        }
+    }
     ByteString::try_from(line.slice_from(from)).unwrap_or_else(|_| {
         let value = line.as_slice().get(from..).unwrap_or_default();
         ByteString::from(String::from_utf8_lossy(value).into_owned())
@@ -1122,6 +1167,7 @@ mod tests {
             buf: &buf,
             start: 0,
             end: bytes.len(),
+            text: None,
         };
         decode(&line, 0)
     }
