@@ -1092,14 +1092,8 @@ fn has_nul(value: &[u8]) -> bool {
 /// replaced by U+FFFD, as the standard's decoder does. Valid text (the usual case) is a
 /// slice of the line: no copy, and it is checked once.
 fn decode(line: &Line<'_>, from: usize) -> ByteString {
-    if let Some((text, at)) = line.text {
-        let checked = (line.start + from)
-            .checked_sub(at)
-            .zip(line.end.checked_sub(at))
-            .and_then(|(start, end)| text.get(start..end));
-        if let Some(value) = checked {
-            return text.slice_ref(value);
-        }
+    if let Some((text, value)) = checked(line, from) {
+        return text.slice_ref(value);
     }
     ByteString::try_from(line.slice_from(from)).unwrap_or_else(|_| {
         let value = line.as_slice().get(from..).unwrap_or_default();
@@ -1109,8 +1103,20 @@ fn decode(line: &Line<'_>, from: usize) -> ByteString {
 
 /// [`decode`] for an event type or id: inline when short (see [`Small`]).
 fn decode_small(line: &Line<'_>, from: usize) -> Small {
-    let value = line.as_slice().get(from..).unwrap_or_default();
-    Small::inline(value).unwrap_or_else(|| Small::new(decode(line, from)))
+    let inline = match checked(line, from) {
+        Some((_, value)) => Small::inline_str(value),
+        None => Small::inline(line.as_slice().get(from..).unwrap_or_default()),
+    };
+    inline.unwrap_or_else(|| Small::new(decode(line, from)))
+}
+
+/// The value of `line` from byte `from` on, if it lies in text the scanner checked.
+#[inline]
+fn checked<'a>(line: &Line<'a>, from: usize) -> Option<(&'a ByteString, &'a str)> {
+    let (text, at) = line.text?;
+    let start = (line.start + from).checked_sub(at)?;
+    let end = line.end.checked_sub(at)?;
+    Some((text, text.get(start..end)?))
 }
 
 /// Appends LF and one more line of data, as it came, to `joined`, which holds at most

@@ -27,10 +27,18 @@ pub(crate) enum Small {
 impl Small {
     /// `value` inline, if it is short enough and valid UTF-8.
     pub(crate) fn inline(value: &[u8]) -> Option<Small> {
+        if value.len() > INLINE {
+            return None;
+        }
+        Small::inline_str(core::str::from_utf8(value).ok()?)
+    }
+
+    /// `text` inline, if it is short enough.
+    pub(crate) fn inline_str(text: &str) -> Option<Small> {
+        let value = text.as_bytes();
         let len = u8::try_from(value.len())
             .ok()
             .filter(|&len| usize::from(len) <= INLINE)?;
-        core::str::from_utf8(value).ok()?;
         let mut bytes = [0; INLINE];
         // A loop of known bound rather than a call to the general copy routine.
         for (to, from) in bytes.iter_mut().zip(value) {
