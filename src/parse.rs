@@ -27,6 +27,10 @@ const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 /// page-faulting, a fresh one per event; small enough that an idle parser pins little.
 const REUSE_LIMIT: usize = 1024 * 1024;
 
+/// Complete lines ahead in a chunk are checked for UTF-8 at once when they are at least this
+/// long; fewer bytes are checked field by field, which costs no more.
+const CHECK_AT_ONCE: usize = 128;
+
 /// The room the parser's copy of the last event ID starts with.
 const ID_CAPACITY: usize = 32;
 
@@ -328,9 +332,7 @@ impl Parser {
             if !self.scanner.joined.is_empty() {
                 self.scanner.joined = Bytes::new();
             }
-            if !self.scanner.text.is_empty() {
-                self.scanner.text = ByteString::new();
-            }
+            self.scanner.forget_text();
             return None;
         }
         loop {
@@ -366,18 +368,21 @@ impl Parser {
             return None;
         };
         let bytes: &[u8] = chunk;
-        let covered = scanner.text_at..scanner.text_at + scanner.text.len();
-        let same_chunk = chunk.as_ptr().wrapping_add(scanner.text_at) == scanner.text.as_ptr();
-        if !(same_chunk && covered.contains(&scanner.pos)) {
+        if !scanner.lines_ahead.contains(&scanner.pos) {
             // Check the UTF-8 of all the complete lines ahead at once: one long check costs
             // far less than one per field, and the fields are then slices of checked text.
             let from = scanner.pos;
             let last = memchr::memrchr2(b'\n', b'\r', bytes.get(from..)?)?;
-            scanner.text = ByteString::try_from(chunk.slice(from..=from + last))
-                .or_else(|error| {
-                    ByteString::try_from(chunk.slice(from..from + error.valid_up_to()))
-                })
-                .unwrap_or_default();
+            scanner.lines_ahead = from..from + last + 1;
+            scanner.text = if last < CHECK_AT_ONCE {
+                ByteString::new()
+            } else {
+                ByteString::try_from(chunk.slice(scanner.lines_ahead.clone()))
+                    .or_else(|error| {
+                        ByteString::try_from(chunk.slice(from..from + error.valid_up_to()))
+                    })
+                    .unwrap_or_default()
+            };
             scanner.text_at = from;
         }
         loop {
@@ -560,8 +565,10 @@ struct Scanner {
     partial_len: usize,
     /// The last line that spanned chunks, frozen, for `Line` to borrow.
     joined: Bytes,
-    /// Valid UTF-8 that starts at `text_at` in the front chunk: the complete lines the
-    /// fast path checked at once (up to the first invalid byte, if any).
+    /// Where in the front chunk the fast path last found complete lines.
+    lines_ahead: core::ops::Range<usize>,
+    /// Valid UTF-8 that starts at `text_at` in the front chunk: those lines, checked at
+    /// once (up to the first invalid byte, if any; empty when they were few).
     text: ByteString,
     text_at: usize,
     /// The line in progress passed the budget: drop it up to its line ending.
@@ -658,7 +665,7 @@ impl Scanner {
                 );
                 self.queue.pop_front();
                 self.pos = 0;
-                self.text = ByteString::new();
+                self.forget_text();
                 match step {
                     Some(step) => return Some(step),
                     None => continue,
@@ -734,10 +741,18 @@ impl Scanner {
         true
     }
 
+    /// Forgets the checked text of the front chunk, which is going.
+    fn forget_text(&mut self) {
+        self.lines_ahead = 0..0;
+        if !self.text.is_empty() {
+            self.text = ByteString::new();
+        }
+    }
+
     /// Forgets the line in progress and expects a BOM again.
     fn start_stream(&mut self) {
         self.pos = 0;
-        self.text = ByteString::new();
+        self.forget_text();
         self.partial.clear();
         self.partial_len = 0;
         self.discarding = false;
