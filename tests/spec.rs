@@ -144,6 +144,17 @@ spec! {
     utf8_invalid_in_repeated_event_and_id: b"event: \xFF\xFF\nevent: \xFF\nid: \xFF\xFF\nid: \xFF\ndata: x\n\n"
         => [msg("x").typ("\u{FFFD}").id("\u{FFFD}")];
     utf8_invalid_in_comment: b": \xF0\x9F\x8E\n" => [comment("\u{FFFD}")];
+    // Long enough that the parser checks the UTF-8 of a chunk's complete lines at once: the
+    // invalid bytes of the middle event are replaced, the events around it are untouched.
+    utf8_invalid_among_many_complete_lines: &[
+        &b"event: first\nid: 1\ndata: 0123456789 0123456789 0123456789 0123456789\n\n"[..],
+        b"event: \xFFx\nid: 2\xE2\x82\ndata: caf\xC3 \xF0\x9F\x8E\n\n",
+        b"event: last\nid: 3\ndata: 0123456789 0123456789 0123456789 0123456789 \xC3\xA9\n\n",
+    ].concat() => [
+        msg("0123456789 0123456789 0123456789 0123456789").typ("first").id("1"),
+        msg("caf\u{FFFD} \u{FFFD}").typ("\u{FFFD}x").id("2\u{FFFD}"),
+        msg("0123456789 0123456789 0123456789 0123456789 é").typ("last").id("3"),
+    ];
     bom_at_stream_start_is_stripped: b"\xEF\xBB\xBFdata: a\n\n" => [msg("a")];
     bom_before_comment_is_stripped: b"\xEF\xBB\xBF:c\n" => [comment("c")];
     bom_only_one_is_stripped: b"\xEF\xBB\xBF\xEF\xBB\xBFdata: a\n\ndata: b\n\n" => [msg("b")];
