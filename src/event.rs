@@ -21,9 +21,10 @@ static NO_DATA: Bytes = Bytes::new();
 
 /// Immutable UTF-8 text that shares the buffer it was parsed from.
 ///
-/// Comments and ids that come out of the [`Parser`](crate::Parser) are slices of the bytes
-/// you fed it: cloning a `Text` or taking [`as_bytes`](Text::as_bytes) copies nothing.
-/// `Text` dereferences to `str`.
+/// Comments that come out of the [`Parser`](crate::Parser) are slices of the bytes you fed
+/// it, and so are the ids of [`Frame::Id`] longer than 22 bytes (shorter ones are copied):
+/// cloning a `Text` or taking [`as_bytes`](Text::as_bytes) copies nothing. `Text`
+/// dereferences to `str`.
 ///
 /// # Examples
 ///

@@ -6,6 +6,12 @@
 //! chunks. [`Interpreter`] applies the standard's field rules to those lines and builds
 //! events out of slices of them. The size limit sits between the two: the scanner refuses
 //! to buffer a line longer than what is left of the event's budget.
+//!
+//! Most lines need none of the scanner's bookkeeping: [`Parser::next`] first tries a fast
+//! path that takes the lines ending inside the front chunk straight to the interpreter,
+//! checks the UTF-8 of all of them at once, and dispatches an event whose only data line is
+//! followed by its empty line without holding the data in between. The scanner takes over
+//! where a line spans chunks, a CR ends a chunk, or the start of a stream needs a BOM check.
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
@@ -372,7 +378,12 @@ impl Parser {
             // Check the UTF-8 of all the complete lines ahead at once: one long check costs
             // far less than one per field, and the fields are then slices of checked text.
             let from = scanner.pos;
-            let last = memchr::memrchr2(b'\n', b'\r', bytes.get(from..)?)?;
+            let rest = bytes.get(from..)?;
+            // Where the complete lines end; for a short rest, the end of the chunk will do.
+            let last = match rest.len() {
+                len if len <= CHECK_AT_ONCE => len.checked_sub(1)?,
+                _ => memchr::memrchr2(b'\n', b'\r', rest)?,
+            };
             scanner.lines_ahead = from..from + last + 1;
             scanner.text = if last < CHECK_AT_ONCE {
                 ByteString::new()
@@ -864,7 +875,7 @@ struct Interpreter {
     skipping: bool,
     /// The standard's "last event ID buffer", while it differs from the string: set by an
     /// `id` field, taken at the next dispatch (it survives a discarded block, as the
-    /// buffer does). A slice of the input, moved into the event that carries it.
+    /// buffer does). Moved into the event that carries it.
     id_buffer: Option<Small>,
     /// The standard's "last event ID string": a copy, so that events that carry their own
     /// id (the usual case) move it out instead of sharing it with the parser.
