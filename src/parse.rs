@@ -416,11 +416,13 @@ impl Parser {
             };
             // The usual event ends with its only data line: dispatch it at once, without
             // holding the data in the interpreter in between.
-            if let (Data::None, Some((Field::Data, colon)), Some(after)) = (
-                &self.interpreter.data,
-                known_field(line.as_slice()),
-                empty_line_at(bytes, next),
-            ) {
+            let shortcut = match self.interpreter.data {
+                Data::None => known_field(line.as_slice())
+                    .filter(|(field, _)| *field == Field::Data)
+                    .zip(empty_line_at(bytes, next)),
+                _ => None,
+            };
+            if let Some(((_, colon), after)) = shortcut {
                 scanner.pos = after;
                 let space = usize::from(bytes.get(start + colon + 1) == Some(&b' '));
                 let data = decode(&line, colon + 1 + space);
@@ -830,16 +832,23 @@ fn hold(
 /// `BytesMut` grows by doubling, so a line just past half the limit would get a buffer of
 /// nearly twice it (kept for reuse): once doubling would pass `max`, grow to `max`.
 fn extend_line(partial: &mut BytesMut, bytes: &[u8], max: usize) {
-    let needed = partial.len() + bytes.len();
-    if needed > partial.capacity() && needed > max / 2 && needed <= max {
-        let mut grown = BytesMut::with_capacity(max);
-        grown.extend_from_slice(partial);
-        *partial = grown;
-    }
+    make_room(partial, bytes.len(), max);
     match bytes {
         // A drip of single bytes: skip the copy routine's call.
         [byte] => partial.put_u8(*byte),
         _ => partial.extend_from_slice(bytes),
+    }
+}
+
+/// Grows `buf`, which holds at most `max` bytes, to the limit rather than past it when
+/// doubling for `additional` more bytes would (see [`extend_line`]).
+#[inline]
+fn make_room(buf: &mut BytesMut, additional: usize, max: usize) {
+    let needed = buf.len() + additional;
+    if needed > buf.capacity() && needed > max / 2 && needed <= max {
+        let mut grown = BytesMut::with_capacity(max);
+        grown.extend_from_slice(buf);
+        *buf = grown;
     }
 }
 
@@ -1150,8 +1159,9 @@ fn checked<'a>(line: &Line<'a>, from: usize) -> Option<(&'a ByteString, &'a str)
 /// LF is never part of a UTF-8 sequence, so that replaces invalid sequences exactly as
 /// decoding each line would.
 fn push_line(joined: &mut BytesMut, value: &[u8], limit: usize) {
-    extend_line(joined, b"\n", limit);
-    extend_line(joined, value, limit);
+    make_room(joined, 1 + value.len(), limit);
+    joined.put_u8(b'\n');
+    joined.extend_from_slice(value);
 }
 
 /// A `retry` value: ASCII digits only, at least one, in milliseconds. Values past
