@@ -203,7 +203,9 @@ fn put_line(buf: &mut BytesMut, prefix: &[u8], value: &[u8]) {
 fn put_lines(buf: &mut BytesMut, prefix: &[u8], text: &[u8]) {
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', text) {
-        put_line(buf, prefix, text.get(start..end).unwrap_or_default());
+        // The line and the LF that ends it in `text`, in one copy.
+        buf.put_slice(prefix);
+        buf.put_slice(text.get(start..=end).unwrap_or_default());
         start = end + 1;
     }
     put_line(buf, prefix, text.get(start..).unwrap_or_default());
