@@ -445,7 +445,8 @@ pub struct EventBuilder {
 
 impl EventBuilder {
     /// Sets the event type (the `event` field). An empty type is the default, `message`.
-    /// CR or LF in it is an error.
+    /// CR or LF in it is an error. A type of up to 22 bytes is stored in the event itself:
+    /// no allocation.
     ///
     /// # Examples
     ///
@@ -454,8 +455,8 @@ impl EventBuilder {
     ///
     /// assert_eq!(Event::builder().event("a\rb").build(), Err(EncodeError::EventTypeLineBreak));
     /// ```
-    pub fn event(mut self, event_type: impl Into<String>) -> Self {
-        let event_type = event_type.into();
+    pub fn event(mut self, event_type: impl AsRef<str>) -> Self {
+        let event_type = event_type.as_ref();
         if has_line_break(event_type.as_bytes()) {
             self.fail(EncodeError::EventTypeLineBreak);
         } else if event_type.is_empty() {
@@ -467,7 +468,8 @@ impl EventBuilder {
     }
 
     /// Sets the id (the `id` field), which clients send back as `Last-Event-ID` when they
-    /// reconnect. An empty id resets it. CR, LF or NUL in it is an error.
+    /// reconnect. An empty id resets it. CR, LF or NUL in it is an error. An id of up to 22
+    /// bytes is stored in the event itself: no allocation.
     ///
     /// # Examples
     ///
@@ -478,8 +480,8 @@ impl EventBuilder {
     /// assert_eq!(Event::builder().id("").build()?.to_bytes(), "id: \n\n");
     /// # Ok::<(), EncodeError>(())
     /// ```
-    pub fn id(mut self, id: impl Into<String>) -> Self {
-        let id = id.into();
+    pub fn id(mut self, id: impl AsRef<str>) -> Self {
+        let id = id.as_ref();
         if has_line_break(id.as_bytes()) {
             self.fail(EncodeError::IdLineBreak);
         } else if memchr::memchr(0, id.as_bytes()).is_some() {

@@ -100,6 +100,12 @@ impl From<alloc::string::String> for Small {
     }
 }
 
+impl From<&str> for Small {
+    fn from(text: &str) -> Small {
+        Small::inline_str(text).unwrap_or_else(|| Small::Shared(ByteString::from(text)))
+    }
+}
+
 impl PartialEq for Small {
     fn eq(&self, other: &Small) -> bool {
         self.as_bytes() == other.as_bytes()
