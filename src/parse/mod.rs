@@ -1,0 +1,511 @@
+//! The incremental parser: bytes in, frames out, no I/O.
+//!
+//! Two halves. [`Scanner`] turns the chunks it is fed into lines: it strips the BOM, treats
+//! CR, LF and CRLF as one line ending each (also when CR and LF arrive in different chunks),
+//! and hands out each line as a borrowed range of a chunk, copying only the lines that span
+//! chunks. [`Interpreter`] applies the standard's field rules to those lines and builds
+//! events out of slices of them. The size limit sits between the two: the scanner refuses
+//! to buffer a line longer than what is left of the event's budget.
+//!
+//! Most lines need none of the scanner's bookkeeping: [`Parser::next`] first tries a fast
+//! path that takes the lines ending inside the front chunk straight to the interpreter,
+//! checks the UTF-8 of all of them at once, and dispatches an event whose only data line is
+//! followed by its empty line without holding the data in between. The scanner takes over
+//! where a line spans chunks, a CR ends a chunk, or the start of a stream needs a BOM check.
+
+use alloc::string::String;
+use core::fmt;
+use core::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
+
+use crate::{Event, Frame, ParseError};
+
+const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
+
+/// Lines that span chunks are joined in a buffer the scanner reuses, unless they are longer
+/// than this: then it lets the allocation go with the line. Large enough that streams of
+/// base64 images (hundreds of KiB per event) reuse one buffer instead of allocating, and
+/// page-faulting, a fresh one per event; small enough that an idle parser pins little.
+const REUSE_LIMIT: usize = 1024 * 1024;
+
+/// Complete lines ahead in a chunk are checked for UTF-8 at once when they are at least this
+/// long; fewer bytes are checked field by field, which costs no more.
+const CHECK_AT_ONCE: usize = 128;
+
+/// The room the parser's copy of the last event ID starts with.
+const ID_CAPACITY: usize = 32;
+
+/// The size of the blocks [`Parser::feed`] copies borrowed input into.
+const FEED_BLOCK: usize = 8 * 1024;
+
+/// Limits for a [`Parser`].
+///
+/// # Examples
+///
+/// ```
+/// use sse_wire::{Config, Parser};
+///
+/// // A server that consumes many untrusted streams holds at most 64 KiB per event.
+/// let parser = Parser::with_config(Config::new().max_event_size(64 * 1024));
+/// # drop(parser);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    max_event_size: usize,
+}
+
+impl Config {
+    /// The default [`max_event_size`](Config::max_event_size): 16 MiB.
+    ///
+    /// Generous on purpose: LLM APIs stream base64 images of several MiB as one event, and
+    /// a parser that rejects them breaks real streams. Lower it when you parse many
+    /// untrusted streams at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sse_wire::Config::DEFAULT_MAX_EVENT_SIZE, 16 << 20);
+    /// ```
+    pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
+
+    /// The default configuration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::Config;
+    ///
+    /// assert_eq!(Config::new().event_size_limit(), Config::DEFAULT_MAX_EVENT_SIZE);
+    /// ```
+    pub const fn new() -> Self {
+        Config {
+            max_event_size: Self::DEFAULT_MAX_EVENT_SIZE,
+        }
+    }
+
+    /// Sets the most bytes the parser holds for one event.
+    ///
+    /// An event's size is the length of its data (lines joined), its type and its id, plus
+    /// the line being read; a line is measured without its line ending, so no single line
+    /// may be longer than the limit either. When an event would pass the limit, the parser
+    /// returns [`ParseError::EventTooLarge`] once, skips the rest of that event and carries
+    /// on at the next one. So the memory a parser holds is bounded by this limit (plus the
+    /// last event ID, itself bounded by it, and the chunks fed but not yet read).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{Config, ParseError, Parser};
+    ///
+    /// let mut parser = Parser::with_config(Config::new().max_event_size(10));
+    /// parser.feed(b"data: 0123\ndata: 4567\n\ndata: ok\n\n");
+    /// // "0123\n4567" is 9 bytes, but the second line (10 bytes) would not fit beside the first.
+    /// assert_eq!(parser.next_event(), Some(Err(ParseError::EventTooLarge { limit: 10 })));
+    /// assert_eq!(parser.next_event().unwrap()?.data(), "ok");
+    /// # Ok::<(), ParseError>(())
+    /// ```
+    pub const fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = bytes;
+        self
+    }
+
+    /// The limit set by [`max_event_size`](Config::max_event_size).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(sse_wire::Config::new().max_event_size(5).event_size_limit(), 5);
+    /// ```
+    pub const fn event_size_limit(&self) -> usize {
+        self.max_event_size
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+mod interpret;
+mod scan;
+
+use interpret::{decode, known_field, Data, Field, Interpreter};
+use scan::{empty_line_at, find_line_end, Input, Line, Scanner, BOM_DONE};
+
+/// An incremental, zero-copy parser of `text/event-stream` bytes.
+///
+/// It does no I/O: you [`feed`](Parser::feed) it the bytes you read, in chunks of any size,
+/// and pull what they complete with [`next_event`](Parser::next_event) (events only) or
+/// [`next_frame`](Parser::next_frame) (events, comments, retry and id updates, in stream
+/// order) until it returns `None`, which means "feed me more". At the end of the stream call
+/// [`finish`](Parser::finish).
+///
+/// Parsing follows the WHATWG HTML standard, "Server-sent events", to the letter, for every
+/// way the input can be split into chunks: see the crate docs for the rules.
+///
+/// **Zero copy.** Chunks given to [`feed_bytes`](Parser::feed_bytes) are never copied: an
+/// event whose data is one line inside one chunk hands out a slice of that chunk from
+/// [`Event::data_bytes`], and dispatching it allocates nothing. Only lines that span chunks,
+/// and data of several lines, are copied, once.
+///
+/// **Bounded.** Each byte is scanned once, whatever the chunking, and the memory held is
+/// bounded by [`Config::max_event_size`].
+///
+/// # Examples
+///
+/// ```
+/// use sse_wire::Parser;
+///
+/// let mut parser = Parser::new();
+/// for chunk in ["data: {\"tok", "en\":\"Hel\"}\n\nid: 1\r", "\ndata: lo\n\n"] {
+///     parser.feed(chunk.as_bytes());
+///     while let Some(event) = parser.next_event() {
+///         let event = event?;
+///         println!("{}: {}", event.event_type(), event.data());
+///     }
+/// }
+/// parser.finish();
+/// assert_eq!(parser.last_event_id(), "1");
+/// # Ok::<(), sse_wire::ParseError>(())
+/// ```
+pub struct Parser {
+    scanner: Scanner,
+    interpreter: Interpreter,
+    /// Where [`Parser::feed`] copies borrowed input; split off per call so its capacity is
+    /// reused once the events that point into it are dropped.
+    copies: BytesMut,
+}
+
+impl Parser {
+    /// A parser with the default [`Config`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut parser = sse_wire::Parser::new();
+    /// assert!(parser.next_event().is_none());
+    /// ```
+    pub fn new() -> Self {
+        Parser::with_config(Config::new())
+    }
+
+    /// A parser with the given limits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{Config, Parser};
+    ///
+    /// let parser = Parser::with_config(Config::new().max_event_size(1 << 20));
+    /// # drop(parser);
+    /// ```
+    pub fn with_config(config: Config) -> Self {
+        Parser {
+            scanner: Scanner::default(),
+            interpreter: Interpreter {
+                limit: config.max_event_size,
+                // Room for the usual ids, so that copying them never allocates.
+                last_event_id: String::with_capacity(ID_CAPACITY),
+                ..Interpreter::default()
+            },
+            copies: BytesMut::new(),
+        }
+    }
+
+    /// Feeds borrowed bytes. They are copied once, into 8 KiB blocks that small feeds share.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut parser = sse_wire::Parser::new();
+    /// let mut buf = [0u8; 64];
+    /// let n = { buf[..11].copy_from_slice(b"data: hi\n\n\n"); 11 };
+    /// parser.feed(&buf[..n]);
+    /// assert_eq!(parser.next_event().unwrap()?.data(), "hi");
+    /// # Ok::<(), sse_wire::ParseError>(())
+    /// ```
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() || self.scanner.continue_line(bytes, self.interpreter.budget()) {
+            return;
+        }
+        if self.copies.capacity() < bytes.len() {
+            // Copy into blocks rather than one allocation per call: events, and the last
+            // event ID, may keep slices of earlier copies alive, so a buffer is rarely free
+            // to be reclaimed, but small feeds can share one block.
+            self.copies.reserve(bytes.len().max(FEED_BLOCK));
+        }
+        self.copies.extend_from_slice(bytes);
+        let chunk = self.copies.split().freeze();
+        self.scanner.queue.push_back(Input::Chunk(chunk));
+    }
+
+    /// Feeds a chunk without copying it: events may hold slices of it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    ///
+    /// let mut parser = sse_wire::Parser::new();
+    /// parser.feed_bytes(Bytes::from_static(b"event: tick\ndata: 1\n\n"));
+    /// assert_eq!(parser.next_event().unwrap()?.event_type(), "tick");
+    /// # Ok::<(), sse_wire::ParseError>(())
+    /// ```
+    pub fn feed_bytes(&mut self, chunk: impl Into<Bytes>) {
+        let chunk = chunk.into();
+        if chunk.is_empty()
+            || self
+                .scanner
+                .continue_line(&chunk, self.interpreter.budget())
+        {
+            return;
+        }
+        self.scanner.queue.push_back(Input::Chunk(chunk));
+    }
+
+    /// Marks the end of the stream.
+    ///
+    /// Lines already fed are still returned by [`next_frame`](Parser::next_frame); an
+    /// unterminated last line and an event without its closing empty line are discarded,
+    /// as the standard says. Bytes fed afterwards start a new stream (its BOM is stripped
+    /// again), while [`last_event_id`](Parser::last_event_id) and [`retry`](Parser::retry)
+    /// carry over: reuse the parser across reconnections as `EventSource` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut parser = sse_wire::Parser::new();
+    /// parser.feed(b"id: 1\ndata: a\n\ndata: never closed");
+    /// parser.finish();
+    /// assert_eq!(parser.next_event().unwrap()?.data(), "a");
+    /// assert!(parser.next_event().is_none());
+    ///
+    /// // The reconnection's stream: the id is still known.
+    /// parser.feed(b"data: b\n\n");
+    /// assert_eq!(parser.next_event().unwrap()?.last_event_id(), "1");
+    /// # Ok::<(), sse_wire::ParseError>(())
+    /// ```
+    pub fn finish(&mut self) {
+        self.scanner.queue.push_back(Input::End);
+    }
+
+    /// The next event the input completes; `None` until more input arrives. Comments,
+    /// retry fields and id-only blocks are applied and skipped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut parser = sse_wire::Parser::new();
+    /// parser.feed(b": comment\ndata: a\n\n");
+    /// assert_eq!(parser.next_event().unwrap()?.data(), "a");
+    /// assert!(parser.next_event().is_none());
+    /// # Ok::<(), sse_wire::ParseError>(())
+    /// ```
+    // The name is the one `Parser` users expect; this is not `Iterator::next`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next_event(&mut self) -> Option<Result<Event, ParseError>> {
+        loop {
+            match self.next(false)? {
+                Ok(Frame::Event(event)) => return Some(Ok(event)),
+                Err(error) => return Some(Err(error)),
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// The next frame in stream order, for proxies and heartbeat watchers; `None` until
+    /// more input arrives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{Frame, Parser};
+    ///
+    /// let mut parser = Parser::new();
+    /// parser.feed(b":\n\n");
+    /// assert!(matches!(parser.next_frame(), Some(Ok(Frame::Comment(_)))));
+    /// assert!(parser.next_frame().is_none());
+    /// ```
+    pub fn next_frame(&mut self) -> Option<Result<Frame, ParseError>> {
+        self.next(true)
+    }
+
+    /// The next frame; with `frames` false, only events and errors.
+    fn next(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
+        if self.scanner.queue.is_empty() {
+            // Nothing to read (as after each piece of a drip): let go of the last line, and
+            // of the chunk the checked text is part of.
+            if !self.scanner.joined.is_empty() {
+                self.scanner.joined = Bytes::new();
+            }
+            self.scanner.forget_text();
+            return None;
+        }
+        loop {
+            if let Some(frame) = self.next_in_chunk(frames) {
+                return Some(frame);
+            }
+            let step = self.scanner.next_line(self.interpreter.budget())?;
+            if let Some(frame) = self.interpreter.apply(step, frames) {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// The scanner's fast path: while nothing is carried over from an earlier chunk (no
+    /// partial line, BOM or CR to resolve) and the event is within its budget, each line
+    /// that ends inside the front chunk goes straight to the interpreter. `None` when the
+    /// next line needs [`Scanner::next_line`]: it ends in a later chunk, or at a CR that
+    /// ends the chunk, or it is too long, or the parser is skipping an event.
+    #[inline]
+    fn next_in_chunk(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
+        let scanner = &mut self.scanner;
+        if scanner.partial_len != 0
+            || scanner.discarding
+            || scanner.after_cr
+            || scanner.bom != BOM_DONE
+        {
+            return None;
+        }
+        if !scanner.joined.is_empty() {
+            scanner.joined = Bytes::new();
+        }
+        let Some(Input::Chunk(chunk)) = scanner.queue.front() else {
+            return None;
+        };
+        let bytes: &[u8] = chunk;
+        if !scanner.lines_ahead.contains(&scanner.pos) {
+            // Check the UTF-8 of all the complete lines ahead at once: one long check costs
+            // far less than one per field, and the fields are then slices of checked text.
+            let from = scanner.pos;
+            let rest = bytes.get(from..)?;
+            // Where the complete lines end; for a short rest, the end of the chunk will do.
+            let last = match rest.len() {
+                len if len <= CHECK_AT_ONCE => len.checked_sub(1)?,
+                _ => memchr::memrchr2(b'\n', b'\r', rest)?,
+            };
+            scanner.lines_ahead = from..from + last + 1;
+            scanner.text = if last < CHECK_AT_ONCE {
+                ByteString::new()
+            } else {
+                ByteString::try_from(chunk.slice(scanner.lines_ahead.clone()))
+                    .or_else(|error| {
+                        ByteString::try_from(chunk.slice(from..from + error.valid_up_to()))
+                    })
+                    .unwrap_or_default()
+            };
+            scanner.text_at = from;
+        }
+        loop {
+            let start = scanner.pos;
+            let found = find_line_end(bytes.get(start..)?)?;
+            let end = start + found;
+            let next = match bytes.get(end..) {
+                Some([b'\r', b'\n', ..]) => end + 2,
+                Some([b'\r']) => return None,
+                _ => end + 1,
+            };
+            if found > self.interpreter.budget()? {
+                return None;
+            }
+            let line = Line {
+                buf: chunk,
+                start,
+                end,
+                text: Some((&scanner.text, scanner.text_at)),
+            };
+            // The usual event ends with its only data line: dispatch it at once, without
+            // holding the data in the interpreter in between.
+            let shortcut = match self.interpreter.data {
+                Data::None => known_field(line.as_slice())
+                    .filter(|(field, _)| *field == Field::Data)
+                    .zip(empty_line_at(bytes, next)),
+                _ => None,
+            };
+            if let Some(((_, colon), after)) = shortcut {
+                scanner.pos = after;
+                let space = usize::from(bytes.get(start + colon + 1) == Some(&b' '));
+                let data = decode(&line, colon + 1 + space);
+                return Some(Ok(Frame::Event(self.interpreter.event(data))));
+            }
+            scanner.pos = next;
+            if let Some(frame) = self.interpreter.line(&line, frames) {
+                return Some(frame);
+            }
+        }
+    }
+
+    /// The stream's last event ID: what a client sends as `Last-Event-ID` when it
+    /// reconnects. It is set when a block that had an `id` field ends, and persists.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut parser = sse_wire::Parser::new();
+    /// parser.feed(b"id: 42\n\n");
+    /// while parser.next_event().is_some() {}
+    /// assert_eq!(parser.last_event_id(), "42");
+    /// ```
+    pub fn last_event_id(&self) -> &str {
+        &self.interpreter.last_event_id
+    }
+
+    /// The reconnection delay from the last valid `retry` field, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let mut parser = sse_wire::Parser::new();
+    /// parser.feed(b"retry: 3000\nretry: 2s\n");
+    /// while parser.next_frame().is_some() {}
+    /// assert_eq!(parser.retry(), Some(Duration::from_secs(3)));
+    /// ```
+    pub fn retry(&self) -> Option<Duration> {
+        self.interpreter.retry
+    }
+
+    /// The bytes the parser holds for the line and the event in progress: at most the
+    /// configured [`max_event_size`](Config::max_event_size). Chunks fed but not yet read
+    /// are not counted, except bytes that only continue the line in progress: those are
+    /// added to it as they are fed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut parser = sse_wire::Parser::new();
+    /// parser.feed(b"data: abc\ndata: de");
+    /// assert!(parser.next_event().is_none());
+    /// // "abc" and its line break wait for the rest of the event, "data: de" for the rest
+    /// // of its line.
+    /// assert_eq!(parser.buffered_len(), 4 + 8);
+    /// parser.feed(b"f");
+    /// assert_eq!(parser.buffered_len(), 4 + 9);
+    /// ```
+    pub fn buffered_len(&self) -> usize {
+        self.scanner.partial.len() + self.interpreter.size
+    }
+}
+
+/// A summary: the input it holds can be megabytes.
+impl fmt::Debug for Parser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parser")
+            .field("max_event_size", &self.interpreter.limit)
+            .field("buffered_len", &self.buffered_len())
+            .field("queued_chunks", &self.scanner.queue.len())
+            .field("last_event_id", &self.last_event_id())
+            .field("retry", &self.retry())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Parser::new()
+    }
+}

@@ -1,0 +1,375 @@
+//! The scanner: fed chunks in, lines out (BOM, line endings, lines that span chunks).
+
+use alloc::collections::VecDeque;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use bytestring::ByteString;
+
+use super::{BOM, REUSE_LIMIT};
+
+/// What the scanner's queue holds: input, or the end of a stream.
+#[derive(Debug)]
+pub(super) enum Input {
+    Chunk(Bytes),
+    End,
+}
+
+/// What the scanner found next.
+#[derive(Debug)]
+pub(super) enum Step<'a> {
+    /// A complete line, without its ending.
+    Line(Line<'a>),
+    /// A line read in skipping mode: only whether it was empty is known.
+    Skipped { empty: bool },
+    /// The line in progress passed the budget; its bytes are being dropped.
+    TooLong,
+    /// The end of a stream.
+    End,
+}
+
+/// Where the scanner found the next line: a `Step` without the borrow.
+#[derive(Debug)]
+pub(super) enum Scanned {
+    /// `start..end` of the front chunk.
+    InChunk {
+        start: usize,
+        end: usize,
+    },
+    /// All of `Scanner::joined`.
+    Joined,
+    Skipped {
+        empty: bool,
+    },
+    TooLong,
+    End,
+}
+
+/// A line: `buf[start..end]`, where `buf` is a fed chunk or the scanner's copy of a line
+/// that spanned chunks.
+#[derive(Debug)]
+pub(super) struct Line<'a> {
+    pub(super) buf: &'a Bytes,
+    pub(super) start: usize,
+    pub(super) end: usize,
+    /// Text of `buf` known to be valid UTF-8, and where in `buf` it starts (see
+    /// `Scanner::text`), if the scanner has it.
+    pub(super) text: Option<(&'a ByteString, usize)>,
+}
+
+impl Line<'_> {
+    pub(super) fn as_slice(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or_default()
+    }
+
+    /// `self.as_slice()[from..]` as `Bytes`, sharing the buffer.
+    pub(super) fn slice_from(&self, from: usize) -> Bytes {
+        self.buf.slice((self.start + from).min(self.end)..self.end)
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Scanner {
+    pub(super) queue: VecDeque<Input>,
+    /// Read position in the front chunk.
+    pub(super) pos: usize,
+    /// The start of a line that spans chunks (empty while `discarding` or skipping).
+    pub(super) partial: BytesMut,
+    /// The length of that line so far, counted also when its bytes are not kept.
+    pub(super) partial_len: usize,
+    /// The last line that spanned chunks, frozen, for `Line` to borrow.
+    pub(super) joined: Bytes,
+    /// Where in the front chunk the fast path last found complete lines.
+    pub(super) lines_ahead: core::ops::Range<usize>,
+    /// Valid UTF-8 that starts at `text_at` in the front chunk: those lines, checked at
+    /// once (up to the first invalid byte, if any; empty when they were few).
+    pub(super) text: ByteString,
+    pub(super) text_at: usize,
+    /// The line in progress passed the budget: drop it up to its line ending.
+    pub(super) discarding: bool,
+    /// The last line ended with CR at the end of a chunk: an LF opening the next one
+    /// belongs to that ending.
+    pub(super) after_cr: bool,
+    /// BOM bytes matched at the start of the stream; `BOM_DONE` once decided.
+    pub(super) bom: usize,
+}
+
+pub(super) const BOM_DONE: usize = usize::MAX;
+
+impl Scanner {
+    /// The next line, or `None` when the input runs out. `budget` is how long the line may
+    /// be; `None` asks only for line boundaries (the caller is skipping an event).
+    pub(super) fn next_line(&mut self, budget: Option<usize>) -> Option<Step<'_>> {
+        Some(match self.scan(budget)? {
+            Scanned::InChunk { start, end } => {
+                let buf = match self.queue.front() {
+                    Some(Input::Chunk(chunk)) => chunk,
+                    // `scan` leaves the chunk of an `InChunk` line at the front.
+                    _ => &self.joined,
+                };
+                Step::Line(Line {
+                    buf,
+                    start,
+                    end,
+                    text: None,
+                })
+            }
+            Scanned::Joined => Step::Line(Line {
+                buf: &self.joined,
+                start: 0,
+                end: self.joined.len(),
+                text: None,
+            }),
+            Scanned::Skipped { empty } => Step::Skipped { empty },
+            Scanned::TooLong => Step::TooLong,
+            Scanned::End => Step::End,
+        })
+    }
+
+    /// Finds the next line; reports where it is rather than borrowing it, so that the
+    /// queue can be popped on the way.
+    pub(super) fn scan(&mut self, budget: Option<usize>) -> Option<Scanned> {
+        // The previous line has been interpreted: let go of it, or it would pin up to a
+        // whole line of memory that `buffered_len` does not count.
+        if !self.joined.is_empty() {
+            self.joined = Bytes::new();
+        }
+        loop {
+            let chunk = match self.queue.front()? {
+                Input::Chunk(chunk) => chunk,
+                Input::End => {
+                    self.queue.pop_front();
+                    self.start_stream();
+                    return Some(Scanned::End);
+                }
+            };
+            let bytes: &[u8] = chunk;
+            let mut pos = self.pos;
+            if self.after_cr && pos < bytes.len() {
+                self.after_cr = false;
+                if bytes.get(pos) == Some(&b'\n') {
+                    pos += 1;
+                }
+            }
+            while self.bom < BOM.len() {
+                let Some(&byte) = bytes.get(pos) else { break };
+                if BOM.get(self.bom) == Some(&byte) {
+                    self.bom += 1;
+                    pos += 1;
+                } else {
+                    // Not a BOM: the bytes that looked like one start the first line.
+                    let held = BOM.get(..self.bom).unwrap_or_default();
+                    self.partial.extend_from_slice(held);
+                    self.partial_len = held.len();
+                    self.bom = BOM_DONE;
+                }
+            }
+            if self.bom == BOM.len() {
+                self.bom = BOM_DONE;
+            }
+            let rest = bytes.get(pos..).unwrap_or_default();
+            let Some(found) = find_line_end(rest) else {
+                // The line goes on in the next chunk.
+                let step = hold(
+                    &mut self.partial,
+                    &mut self.partial_len,
+                    &mut self.discarding,
+                    rest,
+                    budget,
+                );
+                self.queue.pop_front();
+                self.pos = 0;
+                self.forget_text();
+                match step {
+                    Some(step) => return Some(step),
+                    None => continue,
+                }
+            };
+            let end = pos + found;
+            let mut next = end + 1;
+            if bytes.get(end) == Some(&b'\r') {
+                match bytes.get(next) {
+                    Some(b'\n') => next += 1,
+                    Some(_) => {}
+                    // Report the line now; the LF, if it comes, is skipped then.
+                    None => self.after_cr = true,
+                }
+            }
+            self.pos = next;
+            let len = self.partial_len + found;
+            let spanned = self.partial_len > 0;
+            self.partial_len = 0;
+            if core::mem::take(&mut self.discarding) {
+                continue;
+            }
+            return Some(match budget {
+                None => Scanned::Skipped { empty: len == 0 },
+                Some(max) if len > max => {
+                    self.partial.clear();
+                    Scanned::TooLong
+                }
+                Some(max) if spanned => {
+                    extend_line(
+                        &mut self.partial,
+                        rest.get(..found).unwrap_or_default(),
+                        max,
+                    );
+                    self.joined = self.partial.split().freeze();
+                    if self.joined.len() > REUSE_LIMIT {
+                        // `partial` shares the line's allocation; reusing it would pin a
+                        // large buffer for the parser's lifetime.
+                        self.partial = BytesMut::new();
+                    }
+                    Scanned::Joined
+                }
+                Some(_) => Scanned::InChunk { start: pos, end },
+            });
+        }
+    }
+
+    /// Takes `bytes` as they are fed when they only continue the line in progress (no line
+    /// ending in them, nothing queued before them) and fit its budget: they are copied
+    /// where the scanner would copy them anyway, and a drip of small pieces costs no queue
+    /// entry per piece. `false` when they must be queued.
+    pub(super) fn continue_line(&mut self, bytes: &[u8], budget: Option<usize>) -> bool {
+        let fits = match budget {
+            Some(max) => self.discarding || self.partial_len + bytes.len() <= max,
+            None => true,
+        };
+        if !fits
+            || !self.queue.is_empty()
+            || self.bom != BOM_DONE
+            || self.after_cr
+            || find_line_end(bytes).is_some()
+        {
+            return false;
+        }
+        let step = hold(
+            &mut self.partial,
+            &mut self.partial_len,
+            &mut self.discarding,
+            bytes,
+            budget,
+        );
+        debug_assert!(step.is_none(), "a line within its budget is held");
+        true
+    }
+
+    /// Forgets the checked text of the front chunk, which is going.
+    pub(super) fn forget_text(&mut self) {
+        self.lines_ahead = 0..0;
+        if !self.text.is_empty() {
+            self.text = ByteString::new();
+        }
+    }
+
+    /// Forgets the line in progress and expects a BOM again.
+    pub(super) fn start_stream(&mut self) {
+        self.pos = 0;
+        self.forget_text();
+        self.partial.clear();
+        self.partial_len = 0;
+        self.discarding = false;
+        self.after_cr = false;
+        self.bom = 0;
+    }
+}
+
+/// Where the line after an empty line that starts at `at` begins, if that empty line ends
+/// inside `bytes` (a CR at the end of `bytes` does not count: an LF may follow).
+#[inline]
+pub(super) fn empty_line_at(bytes: &[u8], at: usize) -> Option<usize> {
+    match bytes.get(at..)? {
+        [b'\n', ..] => Some(at + 1),
+        [b'\r', b'\n', ..] => Some(at + 2),
+        [b'\r', _, ..] => Some(at + 1),
+        _ => None,
+    }
+}
+
+/// Where the first CR or LF of `rest` is. Short input (an empty line, which ends every
+/// event, or the few bytes of a small chunk) is searched by a plain loop: a vector search
+/// costs more to set up than that.
+#[inline]
+pub(super) fn find_line_end(rest: &[u8]) -> Option<usize> {
+    if rest.len() < 16 {
+        rest.iter().position(|&byte| byte == b'\n' || byte == b'\r')
+    } else if let Some(b'\n' | b'\r') = rest.first() {
+        Some(0)
+    } else {
+        memchr::memchr2(b'\n', b'\r', rest)
+    }
+}
+
+/// Keeps `rest`, the start of a line that the next chunk continues, within `budget`.
+/// (A free function: `rest` borrows the scanner's queue.)
+pub(super) fn hold(
+    partial: &mut BytesMut,
+    partial_len: &mut usize,
+    discarding: &mut bool,
+    rest: &[u8],
+    budget: Option<usize>,
+) -> Option<Scanned> {
+    if *discarding || rest.is_empty() {
+        return None;
+    }
+    *partial_len += rest.len();
+    match budget {
+        None => None,
+        Some(max) if *partial_len > max => {
+            partial.clear();
+            *partial_len = 0;
+            *discarding = true;
+            Some(Scanned::TooLong)
+        }
+        Some(max) => {
+            extend_line(partial, rest, max);
+            None
+        }
+    }
+}
+
+/// Appends to the buffer of a line that spans chunks, which holds at most `max` bytes.
+/// `BytesMut` grows by doubling, so a line just past half the limit would get a buffer of
+/// nearly twice it (kept for reuse): once doubling would pass `max`, grow to `max`.
+pub(super) fn extend_line(partial: &mut BytesMut, bytes: &[u8], max: usize) {
+    make_room(partial, bytes.len(), max);
+    match bytes {
+        // A drip of single bytes: skip the copy routine's call.
+        [byte] => partial.put_u8(*byte),
+        _ => partial.extend_from_slice(bytes),
+    }
+}
+
+/// Grows `buf`, which holds at most `max` bytes, to the limit rather than past it when
+/// doubling for `additional` more bytes would (see [`extend_line`]).
+#[inline]
+pub(super) fn make_room(buf: &mut BytesMut, additional: usize, max: usize) {
+    let needed = buf.len() + additional;
+    if needed > buf.capacity() && needed > max / 2 && needed <= max {
+        let mut grown = BytesMut::with_capacity(max);
+        grown.extend_from_slice(buf);
+        *buf = grown;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spanning_line_is_copied_once_and_released() {
+        let mut scanner = Scanner::default();
+        scanner
+            .queue
+            .push_back(Input::Chunk(Bytes::from_static(b"ab")));
+        scanner
+            .queue
+            .push_back(Input::Chunk(Bytes::from_static(b"cd\n")));
+        let Some(Step::Line(line)) = scanner.next_line(Some(100)) else {
+            panic!("no line")
+        };
+        assert_eq!(line.as_slice(), b"abcd");
+        assert_eq!(scanner.partial_len, 0);
+        assert!(scanner.partial.is_empty());
+    }
+}
