@@ -34,6 +34,9 @@ const REUSE_LIMIT: usize = 1024 * 1024;
 /// long; fewer bytes are checked field by field, which costs no more.
 const CHECK_AT_ONCE: usize = 128;
 
+/// The most bytes of complete lines the fast path checks for UTF-8 at once.
+const CHECK_WINDOW: usize = 16 * 1024;
+
 /// The room the parser's copy of the last event ID starts with.
 const ID_CAPACITY: usize = 32;
 
@@ -380,22 +383,26 @@ impl Parser {
         if !scanner.lines_ahead.contains(&scanner.pos) {
             // Check the UTF-8 of all the complete lines ahead at once: one long check costs
             // far less than one per field, and the fields are then slices of checked text.
+            // A window at a time, so that the lines are still in the cache when they are read.
             let from = scanner.pos;
             let rest = bytes.get(from..)?;
-            // Where the complete lines end; for a short rest, the end of the chunk will do.
-            let last = match rest.len() {
-                len if len <= CHECK_AT_ONCE => len.checked_sub(1)?,
-                _ => memchr::memrchr2(b'\n', b'\r', rest)?,
+            let window = rest.get(..CHECK_WINDOW).unwrap_or(rest);
+            let last = match window.len() {
+                0 => return None,
+                len if len <= CHECK_AT_ONCE => None,
+                _ => memchr::memrchr2(b'\n', b'\r', window),
             };
-            scanner.lines_ahead = from..from + last + 1;
-            scanner.text = if last < CHECK_AT_ONCE {
-                ByteString::new()
-            } else {
-                ByteString::try_from(chunk.slice(scanner.lines_ahead.clone()))
-                    .or_else(|error| {
-                        ByteString::try_from(chunk.slice(from..from + error.valid_up_to()))
-                    })
-                    .unwrap_or_default()
+            scanner.lines_ahead = from..from + last.map_or(window.len(), |last| last + 1);
+            scanner.text = match last {
+                Some(last) if last >= CHECK_AT_ONCE => {
+                    ByteString::try_from(chunk.slice(from..=from + last))
+                        .or_else(|error| {
+                            ByteString::try_from(chunk.slice(from..from + error.valid_up_to()))
+                        })
+                        .unwrap_or_default()
+                }
+                // Few bytes, or one long line: checked field by field.
+                _ => ByteString::new(),
             };
             scanner.text_at = from;
         }
