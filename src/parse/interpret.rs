@@ -122,18 +122,18 @@ impl Interpreter {
         };
         let value = bytes.get(value_at..).unwrap_or_default();
         match field {
-            Field::Data => {
-                self.size += value.len() + 1;
-                match &self.data {
-                    Data::None => self.data = Data::One(decode(line, value_at)),
-                    Data::One(first) => {
-                        extend_line(&mut self.joined, first.as_bytes(), self.limit);
-                        push_line(&mut self.joined, value, self.limit);
-                        self.data = Data::Many;
-                    }
-                    Data::Many => push_line(&mut self.joined, value, self.limit),
+            Field::Data => match &self.data {
+                Data::None => {
+                    self.size += value.len() + 1;
+                    self.data = Data::One(decode(line, value_at));
                 }
-            }
+                Data::One(first) => {
+                    extend_line(&mut self.joined, first.as_bytes(), self.limit);
+                    self.data = Data::Many;
+                    self.push_data(value);
+                }
+                Data::Many => self.push_data(value),
+            },
             Field::Event => {
                 // Sizes count input bytes: a decoded value can be longer (U+FFFD).
                 self.size = self.size - self.event_type_size + value.len();
@@ -155,6 +155,13 @@ impl Interpreter {
             Field::Id | Field::Other => {}
         }
         None
+    }
+
+    /// Adds one more line to data of several lines.
+    #[inline]
+    pub(super) fn push_data(&mut self, value: &[u8]) {
+        self.size += value.len() + 1;
+        push_line(&mut self.joined, value, self.limit);
     }
 
     pub(super) fn dispatch(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {

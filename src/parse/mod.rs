@@ -442,6 +442,32 @@ impl Parser {
             if let Some(frame) = self.interpreter.line(&line, frames) {
                 return Some(frame);
             }
+            // The further lines of multi-line data, in a loop of their own.
+            while matches!(self.interpreter.data, Data::Many) {
+                let start = scanner.pos;
+                let Some(value) = bytes
+                    .get(start..)
+                    .and_then(|rest| rest.strip_prefix(b"data:"))
+                else {
+                    break;
+                };
+                let Some(found) = find_line_end(value) else {
+                    break;
+                };
+                let end = start + b"data:".len() + found;
+                let next = match bytes.get(end..) {
+                    Some([b'\r', b'\n', ..]) => end + 2,
+                    Some([b'\r']) => break,
+                    _ => end + 1,
+                };
+                if end - start > self.interpreter.budget()? {
+                    break;
+                }
+                let value = value.get(..found).unwrap_or_default();
+                self.interpreter
+                    .push_data(value.strip_prefix(b" ").unwrap_or(value));
+                scanner.pos = next;
+            }
         }
     }
 
