@@ -94,12 +94,6 @@ impl Default for Small {
     }
 }
 
-impl From<alloc::string::String> for Small {
-    fn from(text: alloc::string::String) -> Small {
-        Small::inline(text.as_bytes()).unwrap_or_else(|| Small::Shared(ByteString::from(text)))
-    }
-}
-
 impl From<&str> for Small {
     fn from(text: &str) -> Small {
         Small::inline_str(text).unwrap_or_else(|| Small::Shared(ByteString::from(text)))
@@ -123,7 +117,6 @@ impl fmt::Debug for Small {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::string::String;
 
     #[test]
     fn short_values_are_inline_and_long_ones_shared() {
@@ -138,7 +131,7 @@ mod tests {
         let long = Small::new(ByteString::from("x".repeat(INLINE + 1)));
         assert!(matches!(long, Small::Shared(_)));
         assert_eq!(long.len(), INLINE + 1);
-        assert_eq!(short, Small::from(String::from("tick")));
+        assert_eq!(short, Small::from("tick"));
         assert!(
             Small::inline(b"\xFF").is_none(),
             "invalid UTF-8 is never inline"
