@@ -102,20 +102,16 @@ impl Interpreter {
             return self.dispatch(frames);
         }
         let (field, value_at) = match known_field(bytes) {
-            Some((field, colon)) => {
-                let space = usize::from(bytes.get(colon + 1) == Some(&b' '));
-                (field, colon + 1 + space)
-            }
+            Some((field, colon)) => (field, value_start(bytes, colon)),
             None => match memchr::memchr(b':', bytes) {
                 Some(0) => {
-                    let value_at = 1 + usize::from(bytes.get(1) == Some(&b' '));
+                    let value_at = value_start(bytes, 0);
                     return frames
                         .then(|| Ok(Frame::Comment(Text::from_inner(decode(line, value_at)))));
                 }
                 Some(colon) => {
-                    let space = usize::from(bytes.get(colon + 1) == Some(&b' '));
                     let name = bytes.get(..colon).unwrap_or_default();
-                    (Field::of(name), colon + 1 + space)
+                    (Field::of(name), value_start(bytes, colon))
                 }
                 None => (Field::of(bytes), bytes.len()),
             },
@@ -296,6 +292,13 @@ pub(super) fn has_nul(value: &[u8]) -> bool {
     } else {
         memchr::memchr(0, value).is_some()
     }
+}
+
+/// Where the value of a line whose first colon is at `colon` starts: after the colon and at
+/// most one space.
+#[inline]
+pub(super) fn value_start(line: &[u8], colon: usize) -> usize {
+    colon + 1 + usize::from(line.get(colon + 1) == Some(&b' '))
 }
 
 /// The value of `line` from byte `from` on, decoded as UTF-8 with invalid sequences

@@ -135,8 +135,8 @@ impl Default for Config {
 mod interpret;
 mod scan;
 
-use interpret::{decode, known_field, Data, Field, Interpreter};
-use scan::{empty_line_at, find_line_end, Input, Line, Scanner, BOM_DONE};
+use interpret::{decode, known_field, value_start, Data, Field, Interpreter};
+use scan::{after_line_end, empty_line_at, find_line_end, Input, Line, Scanner, BOM_DONE};
 
 /// An incremental, zero-copy parser of `text/event-stream` bytes.
 ///
@@ -341,9 +341,7 @@ impl Parser {
         if self.scanner.queue.is_empty() {
             // Nothing to read (as after each piece of a drip): let go of the last line, and
             // of the chunk the checked text is part of.
-            if !self.scanner.joined.is_empty() {
-                self.scanner.joined = Bytes::new();
-            }
+            self.scanner.release_line();
             self.scanner.forget_text();
             return None;
         }
@@ -373,9 +371,7 @@ impl Parser {
         {
             return None;
         }
-        if !scanner.joined.is_empty() {
-            scanner.joined = Bytes::new();
-        }
+        scanner.release_line();
         let Some(Input::Chunk(chunk)) = scanner.queue.front() else {
             return None;
         };
@@ -410,11 +406,7 @@ impl Parser {
             let start = scanner.pos;
             let found = find_line_end(bytes.get(start..)?)?;
             let end = start + found;
-            let next = match bytes.get(end..) {
-                Some([b'\r', b'\n', ..]) => end + 2,
-                Some([b'\r']) => return None,
-                _ => end + 1,
-            };
+            let next = after_line_end(bytes, end)?;
             if found > self.interpreter.budget()? {
                 return None;
             }
@@ -434,8 +426,7 @@ impl Parser {
             };
             if let Some(((_, colon), after)) = shortcut {
                 scanner.pos = after;
-                let space = usize::from(bytes.get(start + colon + 1) == Some(&b' '));
-                let data = decode(&line, colon + 1 + space);
+                let data = decode(&line, value_start(line.as_slice(), colon));
                 return Some(Ok(Frame::Event(self.interpreter.event(data))));
             }
             scanner.pos = next;
@@ -455,10 +446,8 @@ impl Parser {
                     break;
                 };
                 let end = start + b"data:".len() + found;
-                let next = match bytes.get(end..) {
-                    Some([b'\r', b'\n', ..]) => end + 2,
-                    Some([b'\r']) => break,
-                    _ => end + 1,
+                let Some(next) = after_line_end(bytes, end) else {
+                    break;
                 };
                 if end - start > self.interpreter.budget()? {
                     break;

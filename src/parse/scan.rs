@@ -128,11 +128,8 @@ impl Scanner {
     /// Finds the next line; reports where it is rather than borrowing it, so that the
     /// queue can be popped on the way.
     pub(super) fn scan(&mut self, budget: Option<usize>) -> Option<Scanned> {
-        // The previous line has been interpreted: let go of it, or it would pin up to a
-        // whole line of memory that `buffered_len` does not count.
-        if !self.joined.is_empty() {
-            self.joined = Bytes::new();
-        }
+        // The previous line has been interpreted.
+        self.release_line();
         loop {
             let chunk = match self.queue.front()? {
                 Input::Chunk(chunk) => chunk,
@@ -185,15 +182,11 @@ impl Scanner {
                 }
             };
             let end = pos + found;
-            let mut next = end + 1;
-            if bytes.get(end) == Some(&b'\r') {
-                match bytes.get(next) {
-                    Some(b'\n') => next += 1,
-                    Some(_) => {}
-                    // Report the line now; the LF, if it comes, is skipped then.
-                    None => self.after_cr = true,
-                }
-            }
+            let next = after_line_end(bytes, end).unwrap_or_else(|| {
+                // Report the line now; the LF, if it comes, is skipped then.
+                self.after_cr = true;
+                end + 1
+            });
             self.pos = next;
             let len = self.partial_len + found;
             let spanned = self.partial_len > 0;
@@ -254,6 +247,15 @@ impl Scanner {
         true
     }
 
+    /// Lets go of the last line that spanned chunks once it has been interpreted: it would
+    /// pin up to a whole line of memory that `buffered_len` does not count.
+    #[inline]
+    pub(super) fn release_line(&mut self) {
+        if !self.joined.is_empty() {
+            self.joined = Bytes::new();
+        }
+    }
+
     /// Forgets the checked text of the front chunk, which is going.
     pub(super) fn forget_text(&mut self) {
         self.lines_ahead = 0..0;
@@ -274,14 +276,23 @@ impl Scanner {
     }
 }
 
+/// Where the next line begins after the line ending (CR, LF or CRLF) at `end` of `bytes`;
+/// `None` for a CR that ends `bytes`, as an LF may follow in the next chunk.
+#[inline]
+pub(super) fn after_line_end(bytes: &[u8], end: usize) -> Option<usize> {
+    match bytes.get(end..) {
+        Some([b'\r', b'\n', ..]) => Some(end + 2),
+        Some([b'\r']) => None,
+        _ => Some(end + 1),
+    }
+}
+
 /// Where the line after an empty line that starts at `at` begins, if that empty line ends
-/// inside `bytes` (a CR at the end of `bytes` does not count: an LF may follow).
+/// inside `bytes` (see [`after_line_end`]).
 #[inline]
 pub(super) fn empty_line_at(bytes: &[u8], at: usize) -> Option<usize> {
-    match bytes.get(at..)? {
-        [b'\n', ..] => Some(at + 1),
-        [b'\r', b'\n', ..] => Some(at + 2),
-        [b'\r', _, ..] => Some(at + 1),
+    match bytes.get(at)? {
+        b'\n' | b'\r' => after_line_end(bytes, at),
         _ => None,
     }
 }
