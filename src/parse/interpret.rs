@@ -163,8 +163,7 @@ impl Interpreter {
     pub(super) fn dispatch(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
         let data = match core::mem::take(&mut self.data) {
             Data::None => {
-                let buffer = self.take_id_buffer();
-                let id = if self.block_has_id { buffer } else { None };
+                let id = self.block_id();
                 self.reset_event();
                 return id
                     .filter(|_| frames)
@@ -189,10 +188,9 @@ impl Interpreter {
 
     /// Dispatches the block's event with `data`, and resets the block.
     pub(super) fn event(&mut self, data: ByteString) -> Event {
-        let buffer = self.take_id_buffer();
-        let id = match buffer {
-            Some(id) if self.block_has_id => Id::Own(id),
-            _ => Id::Inherited(self.shared_id()),
+        let id = match self.block_id() {
+            Some(id) => Id::Own(id),
+            None => Id::Inherited(self.shared_id()),
         };
         let event_type = self.event_type.take().unwrap_or_default();
         let extra = self.retry_field.take().map(|retry| {
@@ -219,6 +217,12 @@ impl Interpreter {
         self.last_event_id.push_str(id.as_str());
         self.shared_last_event_id = None;
         Some(id)
+    }
+
+    /// At a dispatch: updates the last event ID string, and returns the block's own id.
+    fn block_id(&mut self) -> Option<Small> {
+        let buffer = self.take_id_buffer();
+        buffer.filter(|_| self.block_has_id)
     }
 
     /// The last event ID string as shareable text.
