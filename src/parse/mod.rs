@@ -310,6 +310,9 @@ impl Parser {
     // The name is the one `Parser` users expect; this is not `Iterator::next`.
     #[allow(clippy::should_implement_trait)]
     pub fn next_event(&mut self) -> Option<Result<Event, ParseError>> {
+        if self.scanner.idle() {
+            return None;
+        }
         loop {
             match self.next(false)? {
                 Ok(Frame::Event(event)) => return Some(Ok(event)),
@@ -333,18 +336,14 @@ impl Parser {
     /// assert!(parser.next_frame().is_none());
     /// ```
     pub fn next_frame(&mut self) -> Option<Result<Frame, ParseError>> {
+        if self.scanner.idle() {
+            return None;
+        }
         self.next(true)
     }
 
     /// The next frame; with `frames` false, only events and errors.
     fn next(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
-        if self.scanner.queue.is_empty() {
-            // Nothing to read (as after each piece of a drip): let go of the last line, and
-            // of the chunk the checked text is part of.
-            self.scanner.release_line();
-            self.scanner.forget_text();
-            return None;
-        }
         loop {
             if let Some(frame) = self.next_in_chunk(frames) {
                 return Some(frame);
