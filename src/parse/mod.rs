@@ -309,6 +309,7 @@ impl Parser {
     /// ```
     // The name is the one `Parser` users expect; this is not `Iterator::next`.
     #[allow(clippy::should_implement_trait)]
+    #[inline]
     pub fn next_event(&mut self) -> Option<Result<Event, ParseError>> {
         if self.scanner.idle() {
             return None;
@@ -335,6 +336,7 @@ impl Parser {
     /// assert!(matches!(parser.next_frame(), Some(Ok(Frame::Comment(_)))));
     /// assert!(parser.next_frame().is_none());
     /// ```
+    #[inline]
     pub fn next_frame(&mut self) -> Option<Result<Frame, ParseError>> {
         if self.scanner.idle() {
             return None;
@@ -342,7 +344,9 @@ impl Parser {
         self.next(true)
     }
 
-    /// The next frame; with `frames` false, only events and errors.
+    /// The next frame; with `frames` false, only events and errors. Kept out of line, so
+    /// that the idle check in front of it is inlined into the caller.
+    #[inline(never)]
     fn next(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
         loop {
             if let Some(frame) = self.next_in_chunk(frames) {

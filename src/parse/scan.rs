@@ -223,7 +223,7 @@ impl Scanner {
     /// ending in them, nothing queued before them) and fit its budget: they are copied
     /// where the scanner would copy them anyway, and a drip of small pieces costs no queue
     /// entry per piece. `false` when they must be queued.
-    #[inline]
+    #[inline(always)]
     pub(super) fn continue_line(&mut self, bytes: &[u8], budget: Option<usize>) -> bool {
         if !self.queue.is_empty()
             || self.bom != BOM_DONE
