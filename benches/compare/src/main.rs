@@ -107,6 +107,23 @@ impl Run<'_> {
         })
     }
 
+    /// The chunks as `Bytes`, made before the clock started, as a socket reader (hyper,
+    /// reqwest) hands them over; each is dropped by the parser that takes it, inside the
+    /// timing. Past the deadline, as for [`Run::chunks`], the rest are left.
+    fn owned_chunks(&self) -> impl Iterator<Item = Bytes> + '_ {
+        let every = (16 * 1024 / self.chunk.max(1)).max(1);
+        let mut count = 0usize;
+        let mut chunks = self.owned.take().into_iter();
+        std::iter::from_fn(move || {
+            count += 1;
+            if count.is_multiple_of(every) && Instant::now() > self.deadline {
+                self.expired.set(true);
+                return None;
+            }
+            chunks.next()
+        })
+    }
+
     fn slices(&self) -> impl Iterator<Item = &[u8]> + '_ {
         self.chunks()
             .map(|range| self.input.get(range).unwrap_or_default())
@@ -145,7 +162,7 @@ fn memchr_scan(run: &Run<'_>, tally: &mut Tally) {
 
 fn sse_wire_bytes(run: &Run<'_>, tally: &mut Tally) {
     let mut parser = sse_wire::Parser::new();
-    for chunk in run.owned.take() {
+    for chunk in run.owned_chunks() {
         parser.feed_bytes(chunk);
         drain_sse_wire(&mut parser, run, tally);
     }
@@ -176,7 +193,7 @@ fn sse_core(run: &Run<'_>, tally: &mut Tally) {
     // Its default limit (512 KiB) would refuse the 1 MiB lines; ours is 16 MiB.
     let limit = NonZeroUsize::new(16 << 20).unwrap_or(NonZeroUsize::MIN);
     let mut decoder = sse_core::SseDecoder::with_limit(limit);
-    for mut chunk in run.slices() {
+    for mut chunk in run.owned_chunks() {
         while let Some(event) = decoder.next(&mut chunk) {
             match event {
                 Ok(sse_core::SseEvent::Message(message)) => {
@@ -190,7 +207,7 @@ fn sse_core(run: &Run<'_>, tally: &mut Tally) {
 }
 
 fn sse_stream_parse(run: &Run<'_>, tally: &mut Tally) {
-    let chunks = stream::iter(run.slices().map(Ok::<&[u8], Infallible>));
+    let chunks = stream::iter(run.owned_chunks().map(Ok::<Bytes, Infallible>));
     let mut events = pin!(sse_stream::SseByteStream::new(chunks));
     block_on(async {
         while let Some(block) = events.next().await {
@@ -213,7 +230,7 @@ fn sse_stream_parse(run: &Run<'_>, tally: &mut Tally) {
 
 fn eventsource_stream(run: &Run<'_>, tally: &mut Tally) {
     use eventsource_stream::Eventsource;
-    let chunks = stream::iter(run.slices().map(Ok::<&[u8], Infallible>));
+    let chunks = stream::iter(run.owned_chunks().map(Ok::<Bytes, Infallible>));
     let mut events = pin!(chunks.eventsource());
     block_on(async {
         while let Some(event) = events.next().await {
@@ -230,7 +247,8 @@ fn eventsource_stream(run: &Run<'_>, tally: &mut Tally) {
 }
 
 fn async_sse(run: &Run<'_>, tally: &mut Tally) {
-    let reader = stream::iter(run.slices().map(Ok::<&[u8], std::io::Error>)).into_async_read();
+    let reader =
+        stream::iter(run.owned_chunks().map(Ok::<Bytes, std::io::Error>)).into_async_read();
     let mut events = async_sse::decode(reader);
     block_on(async {
         while let Some(event) = events.next().await {
@@ -273,9 +291,12 @@ struct Cell2 {
 const DEADLINE: Duration = Duration::from_secs(3);
 
 fn run_once(f: ParseFn, input: &[u8], bytes: &Bytes, chunk: usize, check: bool) -> RunResult {
-    // `feed_bytes` is handed `Bytes` chunks as a socket reader hands them over: made before
-    // the clock starts (making them is the reader's work); dropping them is timed.
-    let owned = if std::ptr::fn_addr_eq(f, sse_wire_bytes as ParseFn) {
+    // The parsers are handed `Bytes` chunks as a socket reader hands them over: made before
+    // the clock starts (making them is the reader's work); dropping them is timed. Only the
+    // floor and sse-wire's `feed(&[u8])` borrow slices.
+    let borrows = std::ptr::fn_addr_eq(f, memchr_scan as ParseFn)
+        || std::ptr::fn_addr_eq(f, sse_wire_slices as ParseFn);
+    let owned = if !borrows {
         let size = chunk.max(1);
         (0..input.len())
             .step_by(size)
@@ -530,9 +551,10 @@ fn parse_tables(workloads: &[Workload], rounds: usize) {
          all alike. Each implementation first made one untimed pass in which the events it \
          dispatched, their data bytes and a checksum of the data were compared with \
          sse-wire's. 1-byte chunks feed only the first 256 KiB (rounded up to an event). \
-         All read the same buffer; `feed_bytes` is handed its chunks as `Bytes` slices of it \
-         made before the clock starts, as a socket reader hands them over (dropping them is \
-         timed), the others borrow `&[u8]` slices. \
+         All read the same buffer. Every parser is handed its chunks as `Bytes` slices of it, \
+         made before the clock starts, as hyper and reqwest hand them over (each takes \
+         `Bytes`, or any `Buf` or `AsRef<[u8]>`); dropping them is timed. Only the memchr2 \
+         floor and sse-wire's `feed(&[u8])` borrow `&[u8]` slices instead. \
          The memchr2 column only finds line endings: the floor for any parser. Async peers \
          are driven by `futures::executor::block_on` over a `stream::iter` of chunks; a run \
          longer than {} s is stopped.\n",
