@@ -6,7 +6,7 @@ use core::time::Duration;
 use bytes::{BufMut, BytesMut};
 use bytestring::ByteString;
 
-use super::scan::{extend_line, make_room, Line, Step};
+use super::scan::{extend_line, make_room, Line, LineBuf, Step};
 use super::REUSE_LIMIT;
 use crate::event::{Extra, Id, Text};
 use crate::small::Small;
@@ -71,7 +71,7 @@ impl Interpreter {
         frames: bool,
     ) -> Option<Result<Frame, ParseError>> {
         match step {
-            Step::Line(line) => self.line(&line, frames),
+            Step::Line(mut line) => self.line(&mut line, frames),
             Step::Skipped { empty } => {
                 if empty {
                     self.skipping = false;
@@ -94,7 +94,7 @@ impl Interpreter {
 
     pub(super) fn line(
         &mut self,
-        line: &Line<'_>,
+        line: &mut Line<'_>,
         frames: bool,
     ) -> Option<Result<Frame, ParseError>> {
         let bytes = line.as_slice();
@@ -308,18 +308,22 @@ pub(super) fn value_start(line: &[u8], colon: usize) -> usize {
 /// The value of `line` from byte `from` on, decoded as UTF-8 with invalid sequences
 /// replaced by U+FFFD, as the standard's decoder does. Valid text (the usual case) is a
 /// slice of the line: no copy, and it is checked once.
-pub(super) fn decode(line: &Line<'_>, from: usize) -> ByteString {
+pub(super) fn decode(line: &mut Line<'_>, from: usize) -> ByteString {
     if let Some((text, value)) = checked(line, from) {
         return text.slice_ref(value);
     }
-    ByteString::try_from(line.slice_from(from)).unwrap_or_else(|_| {
-        let value = line.as_slice().get(from..).unwrap_or_default();
-        ByteString::from(String::from_utf8_lossy(value).into_owned())
-    })
+    let bytes = line.take_from(from);
+    let lossy = |value: &[u8]| ByteString::from(String::from_utf8_lossy(value).into_owned());
+    match line.buf {
+        LineBuf::Chunk(_) => ByteString::try_from(bytes)
+            .unwrap_or_else(|_| lossy(line.as_slice().get(from..).unwrap_or_default())),
+        // `take_from` took the line: a clone keeps the bytes for the lossy decoding.
+        LineBuf::Joined(_) => ByteString::try_from(bytes.clone()).unwrap_or_else(|_| lossy(&bytes)),
+    }
 }
 
 /// [`decode`] for an event type or id: inline when short (see [`Small`]).
-pub(super) fn decode_small(line: &Line<'_>, from: usize) -> Small {
+pub(super) fn decode_small(line: &mut Line<'_>, from: usize) -> Small {
     let inline = match checked(line, from) {
         Some((_, value)) => Small::inline_str(value),
         None => Small::inline(line.as_slice().get(from..).unwrap_or_default()),
@@ -388,13 +392,13 @@ mod tests {
 
     fn decoded(bytes: &'static [u8]) -> ByteString {
         let buf = Bytes::from_static(bytes);
-        let line = Line {
-            buf: &buf,
+        let mut line = Line {
+            buf: LineBuf::Chunk(&buf),
             start: 0,
             end: bytes.len(),
             text: None,
         };
-        decode(&line, 0)
+        decode(&mut line, 0)
     }
 
     #[test]

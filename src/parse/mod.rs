@@ -136,7 +136,7 @@ mod interpret;
 mod scan;
 
 use interpret::{decode, known_field, value_start, Data, Field, Interpreter};
-use scan::{after_line_end, empty_line_at, find_line_end, Input, Line, Scanner, BOM_DONE};
+use scan::{after_line_end, empty_line_at, find_line_end, Input, Line, LineBuf, Scanner, BOM_DONE};
 
 /// An incremental, zero-copy parser of `text/event-stream` bytes.
 ///
@@ -353,7 +353,10 @@ impl Parser {
                 return Some(frame);
             }
             let step = self.scanner.next_line(self.interpreter.budget())?;
-            if let Some(frame) = self.interpreter.apply(step, frames) {
+            let frame = self.interpreter.apply(step, frames);
+            // At once: a finished line must not count in `buffered_len`, nor be added to.
+            self.scanner.release_line();
+            if let Some(frame) = frame {
                 return Some(frame);
             }
         }
@@ -407,14 +410,17 @@ impl Parser {
         }
         loop {
             let start = scanner.pos;
-            let found = find_line_end(bytes.get(start..)?)?;
+            let Some(found) = find_line_end(bytes.get(start..)?) else {
+                scanner.open_from = Some(start);
+                return None;
+            };
             let end = start + found;
             let next = after_line_end(bytes, end)?;
             if found > self.interpreter.budget()? {
                 return None;
             }
-            let line = Line {
-                buf: chunk,
+            let mut line = Line {
+                buf: LineBuf::Chunk(chunk),
                 start,
                 end,
                 text: Some((&scanner.text, scanner.text_at)),
@@ -429,11 +435,12 @@ impl Parser {
             };
             if let Some(((_, colon), after)) = shortcut {
                 scanner.pos = after;
-                let data = decode(&line, value_start(line.as_slice(), colon));
+                let from = value_start(line.as_slice(), colon);
+                let data = decode(&mut line, from);
                 return Some(Ok(Frame::Event(self.interpreter.event(data))));
             }
             scanner.pos = next;
-            if let Some(frame) = self.interpreter.line(&line, frames) {
+            if let Some(frame) = self.interpreter.line(&mut line, frames) {
                 return Some(frame);
             }
             // The further lines of multi-line data, in a loop of their own.
@@ -446,7 +453,9 @@ impl Parser {
                     break;
                 };
                 let Some(found) = find_line_end(value) else {
-                    break;
+                    // Nor does the line end in the bytes before `value`, "data:".
+                    scanner.open_from = Some(start);
+                    return None;
                 };
                 let end = start + b"data:".len() + found;
                 let Some(next) = after_line_end(bytes, end) else {

@@ -2,7 +2,7 @@
 
 use alloc::collections::VecDeque;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 
 use super::{BOM, REUSE_LIMIT};
@@ -48,7 +48,7 @@ pub(super) enum Scanned {
 /// that spanned chunks.
 #[derive(Debug)]
 pub(super) struct Line<'a> {
-    pub(super) buf: &'a Bytes,
+    pub(super) buf: LineBuf<'a>,
     pub(super) start: usize,
     pub(super) end: usize,
     /// Text of `buf` known to be valid UTF-8, and where in `buf` it starts (see
@@ -56,14 +56,47 @@ pub(super) struct Line<'a> {
     pub(super) text: Option<(&'a ByteString, usize)>,
 }
 
+/// Where a [`Line`] is.
+#[derive(Debug)]
+pub(super) enum LineBuf<'a> {
+    /// In a fed chunk, which slices of it share.
+    Chunk(&'a Bytes),
+    /// All of `Scanner::partial`, a line that spanned chunks. It stays there while the
+    /// interpreter reads it, so that a line that only needs copying out (an event type or
+    /// id, a further line of data) costs no reference count; a value that is kept as it
+    /// is gets the buffer split off.
+    Joined(&'a mut BytesMut),
+}
+
 impl Line<'_> {
     pub(super) fn as_slice(&self) -> &[u8] {
-        self.buf.get(self.start..self.end).unwrap_or_default()
+        let buf: &[u8] = match &self.buf {
+            LineBuf::Chunk(chunk) => chunk,
+            LineBuf::Joined(partial) => partial,
+        };
+        buf.get(self.start..self.end).unwrap_or_default()
     }
 
-    /// `self.as_slice()[from..]` as `Bytes`, sharing the buffer.
-    pub(super) fn slice_from(&self, from: usize) -> Bytes {
-        self.buf.slice((self.start + from).min(self.end)..self.end)
+    /// `self.as_slice()[from..]` as `Bytes`, sharing the buffer. A joined line can be
+    /// taken once: afterwards it reads as empty.
+    pub(super) fn take_from(&mut self, from: usize) -> Bytes {
+        let from = (self.start + from).min(self.end);
+        match &mut self.buf {
+            LineBuf::Chunk(chunk) => chunk.slice(from..self.end),
+            LineBuf::Joined(partial) => {
+                let mut line = if partial.len() > REUSE_LIMIT {
+                    // `partial` would share the line's allocation; reusing it would pin a
+                    // large buffer for the parser's lifetime.
+                    core::mem::take(*partial)
+                } else {
+                    partial.split()
+                };
+                line.truncate(self.end);
+                line.advance(from);
+                self.end = self.start;
+                line.freeze()
+            }
+        }
     }
 }
 
@@ -76,14 +109,17 @@ pub(super) struct Scanner {
     pub(super) partial: BytesMut,
     /// The length of that line so far, counted also when its bytes are not kept.
     pub(super) partial_len: usize,
-    /// The last line that spanned chunks, frozen, for `Line` to borrow.
-    pub(super) joined: Bytes,
+    /// `partial` holds a complete line, which the interpreter is reading.
+    pub(super) joined: bool,
     /// Where in the front chunk the fast path last found complete lines.
     pub(super) lines_ahead: core::ops::Range<usize>,
     /// Valid UTF-8 that starts at `text_at` in the front chunk: those lines, checked at
     /// once (up to the first invalid byte, if any; empty when they were few).
     pub(super) text: ByteString,
     pub(super) text_at: usize,
+    /// A position in the front chunk from which the fast path found no line ending, so
+    /// that `scan` does not search those bytes again.
+    pub(super) open_from: Option<usize>,
     /// The line in progress passed the budget: drop it up to its line ending.
     pub(super) discarding: bool,
     /// The last line ended with CR at the end of a chunk: an LF opening the next one
@@ -98,25 +134,24 @@ pub(super) const BOM_DONE: usize = usize::MAX;
 impl Scanner {
     /// The next line, or `None` when the input runs out. `budget` is how long the line may
     /// be; `None` asks only for line boundaries (the caller is skipping an event).
+    /// Inlined: a `Step` returned through memory is read back at once, and stalls.
+    #[inline(always)]
     pub(super) fn next_line(&mut self, budget: Option<usize>) -> Option<Step<'_>> {
         Some(match self.scan(budget)? {
-            Scanned::InChunk { start, end } => {
-                let buf = match self.queue.front() {
-                    Some(Input::Chunk(chunk)) => chunk,
-                    // `scan` leaves the chunk of an `InChunk` line at the front.
-                    _ => &self.joined,
-                };
-                Step::Line(Line {
-                    buf,
+            Scanned::InChunk { start, end } => match self.queue.front() {
+                Some(Input::Chunk(chunk)) => Step::Line(Line {
+                    buf: LineBuf::Chunk(chunk),
                     start,
                     end,
                     text: None,
-                })
-            }
+                }),
+                // `scan` leaves the chunk of an `InChunk` line at the front.
+                _ => Step::End,
+            },
             Scanned::Joined => Step::Line(Line {
-                buf: &self.joined,
+                end: self.partial.len(),
+                buf: LineBuf::Joined(&mut self.partial),
                 start: 0,
-                end: self.joined.len(),
                 text: None,
             }),
             Scanned::Skipped { empty } => Step::Skipped { empty },
@@ -164,7 +199,12 @@ impl Scanner {
                 self.bom = BOM_DONE;
             }
             let rest = bytes.get(pos..).unwrap_or_default();
-            let Some(found) = find_line_end(rest) else {
+            let found = if self.open_from == Some(pos) {
+                None
+            } else {
+                find_line_end(rest)
+            };
+            let Some(found) = found else {
                 // The line goes on in the next chunk.
                 let step = hold(
                     &mut self.partial,
@@ -206,12 +246,7 @@ impl Scanner {
                         rest.get(..found).unwrap_or_default(),
                         max,
                     );
-                    self.joined = self.partial.split().freeze();
-                    if self.joined.len() > REUSE_LIMIT {
-                        // `partial` shares the line's allocation; reusing it would pin a
-                        // large buffer for the parser's lifetime.
-                        self.partial = BytesMut::new();
-                    }
+                    self.joined = true;
                     Scanned::Joined
                 }
                 Some(_) => Scanned::InChunk { start: pos, end },
@@ -261,12 +296,16 @@ impl Scanner {
         true
     }
 
-    /// Lets go of the last line that spanned chunks once it has been interpreted: it would
-    /// pin up to a whole line of memory that `buffered_len` does not count.
+    /// Empties `partial` of the line that spanned chunks once it has been interpreted
+    /// (unless a value took it), so that it holds the next one.
     #[inline]
     pub(super) fn release_line(&mut self) {
-        if !self.joined.is_empty() {
-            self.joined = Bytes::new();
+        if core::mem::take(&mut self.joined) {
+            if self.partial.len() > REUSE_LIMIT {
+                self.partial = BytesMut::new();
+            } else {
+                self.partial.clear();
+            }
         }
     }
 
@@ -274,6 +313,7 @@ impl Scanner {
     #[inline]
     pub(super) fn forget_text(&mut self) {
         self.lines_ahead = 0..0;
+        self.open_from = None;
         if !self.text.is_empty() {
             self.text = ByteString::new();
         }
@@ -450,7 +490,26 @@ mod tests {
             panic!("no line")
         };
         assert_eq!(line.as_slice(), b"abcd");
+        assert!(matches!(line.buf, LineBuf::Joined(_)));
         assert_eq!(scanner.partial_len, 0);
+        // Read in place, then let go of: the buffer keeps its room for the next line.
+        scanner.release_line();
+        assert!(scanner.partial.is_empty());
+        assert!(scanner.partial.capacity() >= 4);
+    }
+
+    #[test]
+    fn a_kept_value_takes_the_joined_line_and_the_rest_reads_empty() {
+        let mut scanner = Scanner::default();
+        for chunk in [&b"data: a"[..], b"bc\n"] {
+            scanner.queue.push_back(Input::Chunk(Bytes::from(chunk)));
+        }
+        let Some(Step::Line(mut line)) = scanner.next_line(Some(100)) else {
+            panic!("no line")
+        };
+        assert_eq!(line.take_from(6), "abc");
+        assert_eq!(line.as_slice(), b"");
+        scanner.release_line();
         assert!(scanner.partial.is_empty());
     }
 }
