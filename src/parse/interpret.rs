@@ -1,6 +1,7 @@
 //! The interpreter: the standard's field rules, applied to lines; events out.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use bytes::{BufMut, BytesMut};
@@ -47,8 +48,11 @@ pub(super) struct Interpreter {
     /// buffer does). Moved into the event that carries it.
     pub(super) id_buffer: Option<Small>,
     /// The standard's "last event ID string": a copy, so that events that carry their own
-    /// id (the usual case) move it out instead of sharing it with the parser.
-    pub(super) last_event_id: String,
+    /// id (the usual case) move it out instead of sharing it with the parser. Always UTF-8
+    /// (copied from decoded text), but kept as bytes: copying them needs no check, which
+    /// for the usual short, inline id would cost more than the copy. `last_event_id()`,
+    /// called far less often than ids change, checks them when read.
+    pub(super) last_event_id: Vec<u8>,
     /// `last_event_id` as shareable text, made when an event without an id of its own (or
     /// an id frame) first needs it, and kept until the id changes.
     pub(super) shared_last_event_id: Option<ByteString>,
@@ -214,7 +218,7 @@ impl Interpreter {
     pub(super) fn take_id_buffer(&mut self) -> Option<Small> {
         let id = self.id_buffer.take()?;
         self.last_event_id.clear();
-        self.last_event_id.push_str(id.as_str());
+        self.last_event_id.extend_from_slice(id.as_bytes());
         self.shared_last_event_id = None;
         Some(id)
     }
@@ -225,13 +229,20 @@ impl Interpreter {
         buffer.filter(|_| self.block_has_id)
     }
 
+    /// The last event ID string.
+    pub(super) fn last_event_id(&self) -> &str {
+        core::str::from_utf8(&self.last_event_id).unwrap_or_default()
+    }
+
     /// The last event ID string as shareable text.
     pub(super) fn shared_id(&mut self) -> ByteString {
         if self.last_event_id.is_empty() {
             return ByteString::new();
         }
         self.shared_last_event_id
-            .get_or_insert_with(|| ByteString::from(self.last_event_id.as_str()))
+            .get_or_insert_with(|| {
+                ByteString::from(core::str::from_utf8(&self.last_event_id).unwrap_or_default())
+            })
             .clone()
     }
 
@@ -292,7 +303,8 @@ pub(super) fn known_field(bytes: &[u8]) -> Option<(Field, usize)> {
 #[inline]
 pub(super) fn has_nul(value: &[u8]) -> bool {
     if value.len() < 32 {
-        value.contains(&0)
+        // Not `contains`, which calls the standard library's general search.
+        value.iter().any(|&byte| byte == 0)
     } else {
         memchr::memchr(0, value).is_some()
     }

@@ -13,7 +13,7 @@
 //! followed by its empty line without holding the data in between. The scanner takes over
 //! where a line spans chunks, a CR ends a chunk, or the start of a stream needs a BOM check.
 
-use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
@@ -35,7 +35,7 @@ const REUSE_LIMIT: usize = 1024 * 1024;
 const CHECK_AT_ONCE: usize = 128;
 
 /// The most bytes of complete lines the fast path checks for UTF-8 at once.
-const CHECK_WINDOW: usize = 16 * 1024;
+const CHECK_WINDOW: usize = 4 * 1024;
 
 /// The room the parser's copy of the last event ID starts with.
 const ID_CAPACITY: usize = 32;
@@ -211,7 +211,7 @@ impl Parser {
             interpreter: Interpreter {
                 limit: config.max_event_size,
                 // Room for the usual ids, so that copying them never allocates.
-                last_event_id: String::with_capacity(ID_CAPACITY),
+                last_event_id: Vec::with_capacity(ID_CAPACITY),
                 ..Interpreter::default()
             },
             copies: BytesMut::new(),
@@ -484,7 +484,7 @@ impl Parser {
     /// assert_eq!(parser.last_event_id(), "42");
     /// ```
     pub fn last_event_id(&self) -> &str {
-        &self.interpreter.last_event_id
+        self.interpreter.last_event_id()
     }
 
     /// The reconnection delay from the last valid `retry` field, if any.
