@@ -111,6 +111,9 @@ pub(super) struct Scanner {
     pub(super) partial_len: usize,
     /// `partial` holds a complete line, which the interpreter is reading.
     pub(super) joined: bool,
+    /// The length of the last line that spanned chunks (at most `REUSE_LIMIT`): the room
+    /// the next one starts with.
+    pub(super) line_hint: usize,
     /// Where in the front chunk the fast path last found complete lines.
     pub(super) lines_ahead: core::ops::Range<usize>,
     /// Valid UTF-8 that starts at `text_at` in the front chunk: those lines, checked at
@@ -212,6 +215,7 @@ impl Scanner {
                     &mut self.discarding,
                     rest,
                     budget,
+                    self.line_hint,
                 );
                 self.queue.pop_front();
                 self.pos = 0;
@@ -247,6 +251,7 @@ impl Scanner {
                         max,
                     );
                     self.joined = true;
+                    self.line_hint = self.partial.len().min(REUSE_LIMIT);
                     Scanned::Joined
                 }
                 Some(_) => Scanned::InChunk { start: pos, end },
@@ -275,7 +280,10 @@ impl Scanner {
         let len = self.partial_len + bytes.len();
         match budget {
             Some(max) if len > max => return false,
-            Some(max) => extend_line(&mut self.partial, bytes, max),
+            Some(max) => {
+                start_line(&mut self.partial, self.line_hint, bytes.len(), max);
+                extend_line(&mut self.partial, bytes, max);
+            }
             // Skipping: only the length is counted.
             None => {}
         }
@@ -398,6 +406,7 @@ pub(super) fn hold(
     discarding: &mut bool,
     rest: &[u8],
     budget: Option<usize>,
+    hint: usize,
 ) -> Option<Scanned> {
     if *discarding || rest.is_empty() {
         return None;
@@ -412,9 +421,25 @@ pub(super) fn hold(
             Some(Scanned::TooLong)
         }
         Some(max) => {
+            start_line(partial, hint, rest.len(), max);
             extend_line(partial, rest, max);
             None
         }
+    }
+}
+
+/// Before the first bytes of a line that spans chunks: when the events that held earlier
+/// lines have been dropped, takes the buffer back now, while `partial` is empty and there
+/// is nothing to move, with room for a line as long as `hint` (the last such line). Taken
+/// later, mid-line, `BytesMut` would move the bytes held so far: for long lines, as many
+/// bytes again as the line has. Never allocates: while the buffer is shared, lines grow as
+/// they come.
+#[inline]
+fn start_line(partial: &mut BytesMut, hint: usize, first: usize, max: usize) {
+    let room = hint.max(first).min(max);
+    if partial.is_empty() && partial.capacity() < room {
+        // When it cannot, the line grows as it comes.
+        let _reclaimed = partial.try_reclaim(room);
     }
 }
 
