@@ -245,3 +245,35 @@ fn a_line_that_spanned_chunks_is_released_once_read() {
         "the parser still holds the spanning line"
     );
 }
+
+#[test]
+fn long_lines_that_span_chunks_start_with_room_for_the_last_one() {
+    // Lines past the reuse limit leave with their buffer. The next one starts with room
+    // for as long a line as the last, instead of doubling its way up from 16 KiB (seven
+    // reallocations for 2 MiB).
+    const LEN: usize = 2 << 20;
+    let mut line = b"data: ".to_vec();
+    line.resize(LEN, b'x');
+    line.extend_from_slice(b"\n\n");
+    let line = Bytes::from(line);
+    let mut parser = Parser::new();
+    let mut feed_line = |parser: &mut Parser| {
+        for at in (0..line.len()).step_by(16 * 1024) {
+            parser.feed_bytes(line.slice(at..(at + 16 * 1024).min(line.len())));
+        }
+        let event = parser.next_event().unwrap().unwrap();
+        assert_eq!(event.data().len(), LEN - 6);
+    };
+    feed_line(&mut parser);
+    let (_, allocations, _) = counting(|| {
+        for _ in 0..4 {
+            feed_line(&mut parser);
+        }
+    });
+    // Per line: the buffer, one doubling past the 1 MiB the hint is capped at, the
+    // header `BytesMut` shares it through, the queue entry; not a ladder.
+    assert!(
+        allocations <= 4 * 4,
+        "{allocations} allocations for 4 lines of {LEN} bytes"
+    );
+}

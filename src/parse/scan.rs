@@ -432,14 +432,21 @@ pub(super) fn hold(
 /// lines have been dropped, takes the buffer back now, while `partial` is empty and there
 /// is nothing to move, with room for a line as long as `hint` (the last such line). Taken
 /// later, mid-line, `BytesMut` would move the bytes held so far: for long lines, as many
-/// bytes again as the line has. Never allocates: while the buffer is shared, lines grow as
-/// they come.
+/// bytes again as the line has. While the buffer is shared, the line grows as it comes;
+/// only when there is no room at all is a buffer of that size allocated at once.
 #[inline]
 fn start_line(partial: &mut BytesMut, hint: usize, first: usize, max: usize) {
     let room = hint.max(first).min(max);
     if partial.is_empty() && partial.capacity() < room {
-        // When it cannot, the line grows as it comes.
-        let _reclaimed = partial.try_reclaim(room);
+        if partial.capacity() == 0 {
+            // No room at all (the last long line took the buffer, or filled it): this
+            // line needs a buffer anyway, so one of the size lines have had, rather than
+            // a dozen doublings for a long one.
+            partial.reserve(room);
+        } else {
+            // When it cannot, the line grows as it comes.
+            let _reclaimed = partial.try_reclaim(room);
+        }
     }
 }
 
