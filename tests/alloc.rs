@@ -257,7 +257,7 @@ fn long_lines_that_span_chunks_start_with_room_for_the_last_one() {
     line.extend_from_slice(b"\n\n");
     let line = Bytes::from(line);
     let mut parser = Parser::new();
-    let mut feed_line = |parser: &mut Parser| {
+    let feed_line = |parser: &mut Parser| {
         for at in (0..line.len()).step_by(16 * 1024) {
             parser.feed_bytes(line.slice(at..(at + 16 * 1024).min(line.len())));
         }
