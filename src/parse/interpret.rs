@@ -239,11 +239,10 @@ impl Interpreter {
         if self.last_event_id.is_empty() {
             return ByteString::new();
         }
-        self.shared_last_event_id
-            .get_or_insert_with(|| {
-                ByteString::from(core::str::from_utf8(&self.last_event_id).unwrap_or_default())
-            })
-            .clone()
+        if self.shared_last_event_id.is_none() {
+            self.shared_last_event_id = Some(ByteString::from(self.last_event_id()));
+        }
+        self.shared_last_event_id.clone().unwrap_or_default()
     }
 
     pub(super) fn reset_event(&mut self) {

@@ -280,10 +280,7 @@ impl Scanner {
         let len = self.partial_len + bytes.len();
         match budget {
             Some(max) if len > max => return false,
-            Some(max) => {
-                start_line(&mut self.partial, self.line_hint, bytes.len(), max);
-                extend_line(&mut self.partial, bytes, max);
-            }
+            Some(max) => keep(&mut self.partial, bytes, self.line_hint, max),
             // Skipping: only the length is counted.
             None => {}
         }
@@ -421,11 +418,18 @@ pub(super) fn hold(
             Some(Scanned::TooLong)
         }
         Some(max) => {
-            start_line(partial, hint, rest.len(), max);
-            extend_line(partial, rest, max);
+            keep(partial, rest, hint, max);
             None
         }
     }
+}
+
+/// Appends `bytes` to the line that spans chunks, which holds at most `max` bytes; first,
+/// if the line starts with them, readies its buffer (see [`start_line`]).
+#[inline]
+fn keep(partial: &mut BytesMut, bytes: &[u8], hint: usize, max: usize) {
+    start_line(partial, hint, bytes.len(), max);
+    extend_line(partial, bytes, max);
 }
 
 /// Before the first bytes of a line that spans chunks: when the events that held earlier
