@@ -82,46 +82,35 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// The chunk ranges. Past the deadline (looked at every 16 KiB or so, so that the clock
-    /// costs nothing measurable) the stream ends early and the run is marked expired: this is
-    /// how a peer that is quadratic on some workload is bounded.
-    fn chunks(&self) -> impl Iterator<Item = Range<usize>> + '_ {
-        let len = self.input.len();
-        let size = self.chunk.max(1);
-        let mut pos = 0usize;
-        let every = (16 * 1024 / size).max(1);
+    /// Ends `items` early past the deadline (looked at every 16 KiB of chunks or so, so
+    /// that the clock costs nothing measurable) and marks the run expired: this is how a
+    /// peer that is quadratic on some workload is bounded.
+    fn until_deadline<'a, T>(
+        &'a self,
+        mut items: impl Iterator<Item = T> + 'a,
+    ) -> impl Iterator<Item = T> + 'a {
+        let every = (16 * 1024 / self.chunk.max(1)).max(1);
         let mut count = 0usize;
         std::iter::from_fn(move || {
-            if pos >= len {
-                return None;
-            }
             count += 1;
             if count.is_multiple_of(every) && Instant::now() > self.deadline {
                 self.expired.set(true);
                 return None;
             }
-            let end = pos.saturating_add(size).min(len);
-            let range = pos..end;
-            pos = end;
-            Some(range)
+            items.next()
         })
+    }
+
+    /// The chunk ranges, until the deadline.
+    fn chunks(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+        self.until_deadline(chunk_ranges(self.input.len(), self.chunk))
     }
 
     /// The chunks as `Bytes`, made before the clock started, as a socket reader (hyper,
     /// reqwest) hands them over; each is dropped by the parser that takes it, inside the
-    /// timing. Past the deadline, as for [`Run::chunks`], the rest are left.
+    /// timing. Past the deadline the rest are left.
     fn owned_chunks(&self) -> impl Iterator<Item = Bytes> + '_ {
-        let every = (16 * 1024 / self.chunk.max(1)).max(1);
-        let mut count = 0usize;
-        let mut chunks = self.owned.take().into_iter();
-        std::iter::from_fn(move || {
-            count += 1;
-            if count.is_multiple_of(every) && Instant::now() > self.deadline {
-                self.expired.set(true);
-                return None;
-            }
-            chunks.next()
-        })
+        self.until_deadline(self.owned.take().into_iter())
     }
 
     fn slices(&self) -> impl Iterator<Item = &[u8]> + '_ {
@@ -132,6 +121,14 @@ impl Run<'_> {
     fn error(&self) {
         self.errors.set(self.errors.get() + 1);
     }
+}
+
+/// `0..len` in pieces of `size` bytes (at least 1), the last one shorter.
+fn chunk_ranges(len: usize, size: usize) -> impl Iterator<Item = Range<usize>> {
+    let size = size.max(1);
+    (0..len)
+        .step_by(size)
+        .map(move |at| at..at.saturating_add(size).min(len))
 }
 
 type ParseFn = fn(&Run<'_>, &mut Tally);
@@ -297,10 +294,8 @@ fn run_once(f: ParseFn, input: &[u8], bytes: &Bytes, chunk: usize, check: bool) 
     let borrows = std::ptr::fn_addr_eq(f, memchr_scan as ParseFn)
         || std::ptr::fn_addr_eq(f, sse_wire_slices as ParseFn);
     let owned = if !borrows {
-        let size = chunk.max(1);
-        (0..input.len())
-            .step_by(size)
-            .map(|at| bytes.slice(at..at.saturating_add(size).min(input.len())))
+        chunk_ranges(input.len(), chunk)
+            .map(|range| bytes.slice(range))
             .collect()
     } else {
         Vec::new()
