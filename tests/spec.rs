@@ -298,6 +298,47 @@ fn after_finish_a_new_stream_starts_with_state_carried_over() {
     assert_eq!(parser.retry(), Some(std::time::Duration::from_millis(100)));
 }
 
+/// WHATWG: a new connection's last event ID buffer starts from the last event ID string,
+/// which only a dispatch sets; web-platform-tests' eventsource suite checks this.
+#[test]
+fn after_finish_the_id_of_a_discarded_block_does_not_carry_over() {
+    let stream: &[u8] = b"data:a\n\nid:x\ndata:b\n";
+    let mut parser = Parser::new();
+    let mut seen = oracle::run_parser(&mut parser, &[stream]);
+    seen.extend(oracle::run_parser(&mut parser, &[stream]));
+    let ids: Vec<_> = seen
+        .iter()
+        .map(|s| match s {
+            oracle::Seen::Event { last_event_id, .. } => last_event_id.as_str(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, ["", ""]);
+    assert_eq!(parser.last_event_id(), "");
+    assert_eq!(seen, oracle::parse_connections(&[stream, stream]));
+}
+
+#[test]
+fn after_finish_a_dispatched_id_carries_over() {
+    // An id-only block dispatches nothing, yet its blank line sets the last event ID.
+    let first: &[u8] = b"id:x\ndata:a\n\nid:y\n\nid:z\ndata:lost\n";
+    let second: &[u8] = b"data:b\n\n";
+    let mut parser = Parser::new();
+    let mut seen = oracle::run_parser(&mut parser, &[first]);
+    seen.extend(oracle::run_parser(&mut parser, &[second]));
+    let last = match seen.last() {
+        Some(oracle::Seen::Event {
+            last_event_id,
+            data,
+            ..
+        }) => (data.as_str(), last_event_id.as_str()),
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(last, ("b", "y"));
+    assert_eq!(parser.last_event_id(), "y");
+    assert_eq!(seen, oracle::parse_connections(&[first, second]));
+}
+
 #[test]
 fn cr_before_finish_does_not_swallow_the_next_streams_lf() {
     let mut parser = Parser::new();

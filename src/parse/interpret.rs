@@ -91,6 +91,9 @@ impl Interpreter {
             Step::End => {
                 self.reset_event();
                 self.skipping = false;
+                // The next connection's buffer starts from the last ID actually dispatched,
+                // as browsers do: an `id` of the discarded block never takes effect.
+                self.id_buffer = None;
                 None
             }
         }

@@ -275,7 +275,9 @@ impl Parser {
     /// unterminated last line and an event without its closing empty line are discarded,
     /// as the standard says. Bytes fed afterwards start a new stream (its BOM is stripped
     /// again), while [`last_event_id`](Parser::last_event_id) and [`retry`](Parser::retry)
-    /// carry over: reuse the parser across reconnections as `EventSource` does.
+    /// carry over: reuse the parser across reconnections as `EventSource` does. As in
+    /// browsers, the new stream starts from the last event ID that was dispatched: an `id`
+    /// field of the discarded block never takes effect.
     ///
     /// # Examples
     ///
@@ -287,8 +289,12 @@ impl Parser {
     /// assert!(parser.next_event().is_none());
     ///
     /// // The reconnection's stream: the id is still known.
-    /// parser.feed(b"data: b\n\n");
+    /// parser.feed(b"data: b\n\nid: 2\ndata: cut off");
+    /// parser.finish();
     /// assert_eq!(parser.next_event().unwrap()?.last_event_id(), "1");
+    /// // The id of the block cut off by the end of the stream never took effect.
+    /// assert!(parser.next_event().is_none());
+    /// assert_eq!(parser.last_event_id(), "1");
     /// # Ok::<(), sse_wire::ParseError>(())
     /// ```
     pub fn finish(&mut self) {

@@ -138,6 +138,28 @@ impl State {
     }
 }
 
+/// Parses several connections' streams in turn, as one `EventSource` (or one reused
+/// `Parser` with `finish()` between them) sees them: the last event ID string carries over,
+/// and the next connection's buffer starts from it, so an `id` of a block discarded at the
+/// end of a connection never takes effect.
+pub(crate) fn parse_connections(inputs: &[&[u8]]) -> Vec<Seen> {
+    let mut out = Vec::new();
+    let mut state = State::default();
+    for input in inputs {
+        let text = String::from_utf8_lossy(input);
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+        for line in complete_lines(text) {
+            state.interpret(&line, &mut out);
+        }
+        state = State {
+            last_event_id_buffer: state.last_event_id.clone(),
+            last_event_id: state.last_event_id,
+            ..State::default()
+        };
+    }
+    out
+}
+
 /// Converts what the crate's parser returned into the oracle's terms.
 pub(crate) fn seen(frame: Result<sse_wire::Frame, sse_wire::ParseError>) -> Seen {
     use sse_wire::Frame;
