@@ -13,9 +13,8 @@
 
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::http::HeaderMap;
-use axum::response::{Html, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures_util::stream::{self, Stream, StreamExt};
 use sse_wire::{EncodeStream, Event, SseBody, TokioTimer};
@@ -54,8 +53,8 @@ async fn ticks(headers: HeaderMap) -> Response {
         .expect("a valid retry");
     let events = stream::iter([setup]).chain(ticker(first));
     let body = EncodeStream::new(events).keep_alive(Duration::from_secs(15), TokioTimer::new());
-    // `into_response` sets content-type, cache-control and x-accel-buffering.
-    SseBody::new(body).into_response().map(Body::new)
+    // As an axum response it sets content-type, cache-control and x-accel-buffering.
+    SseBody::new(body).into_response()
 }
 
 /// One `tick` event a second, numbered from `first`, with a made-up price.

@@ -101,9 +101,12 @@
 //! - `stream` (default): [`EncodeStream`] (events to bytes, with keep-alive and coalescing)
 //!   and [`DecodeStream`] / [`FrameStream`] (bytes to events or frames) over any `Stream`,
 //!   under any runtime; `no_std`-friendly.
-//! - `tokio`: [`TokioTimer`], a keep-alive timer on `tokio::time`.
+//!   [`MaxAge`] ends a stream after a maximum connection age, with jitter.
+//! - `tokio`: [`TokioTimer`], a keep-alive timer on `tokio::time`;
+//!   [`EncodeStream::tokio_keep_alive`] and [`MaxAge::tokio`], the same with no arguments.
 //! - `http-body`: [`SseBody`], an `http_body::Body` for hyper 1 and axum 0.8, and
-//!   [`response_headers`].
+//!   [`response_headers`] and [`last_event_id`].
+//! - `axum`: `SseBody` implements axum 0.8's `IntoResponse`.
 //! - `json`: [`EventBuilder::json_data`], data serialized with serde_json.
 //! - `tokio-util`: [`EventCodec`] and [`FrameCodec`] for `FramedRead` / `FramedWrite`.
 #![no_std]
@@ -145,7 +148,7 @@ pub use encode::KEEP_ALIVE;
 pub use error::{DecodeError, EncodeError, ParseError};
 pub use event::{Event, EventBuilder, Frame, Text};
 #[cfg(feature = "http-body")]
-pub use http::{response_headers, SseBody};
+pub use http::{last_event_id, response_headers, SseBody};
 #[cfg(feature = "json")]
 pub use json::JsonError;
 pub use parse::{Config, Parser};
@@ -156,6 +159,8 @@ pub use stream::{
     DecodeStream, EncodeItem, EncodeStream, FrameStream, KeepAliveTimer, NoKeepAlive,
     RESPONSE_HEADERS,
 };
+#[cfg(feature = "stream")]
+pub use stream::{MaxAge, KEEP_ALIVE_INTERVAL};
 
 // Doctest the README's examples.
 #[cfg(doctest)]

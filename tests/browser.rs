@@ -87,7 +87,7 @@ fn first_connection() -> Vec<Event> {
 
 fn sse(events: Vec<Event>) -> Response {
     SseBody::new(EncodeStream::new(stream::iter(events)))
-        .into_response()
+        .into_http_response()
         .map(Body::new)
 }
 
@@ -127,7 +127,7 @@ async fn serve(
                         SseBody::new(EncodeStream::new(
                             stream::iter([resumed]).chain(stream::pending()),
                         ))
-                        .into_response()
+                        .into_http_response()
                         .map(Body::new)
                     }
                 }
