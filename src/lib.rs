@@ -106,6 +106,8 @@
 //!   [`response_headers`].
 //! - `json`: [`EventBuilder::json_data`], data serialized with serde_json.
 //! - `tokio-util`: [`EventCodec`] and [`FrameCodec`] for `FramedRead` / `FramedWrite`.
+//! - `hub`: [`Hub`], fan-out to many clients from one bounded ring of events encoded once,
+//!   with resume by `Last-Event-ID`; runtime-agnostic.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![forbid(unsafe_code)]
@@ -132,6 +134,8 @@ mod error;
 mod event;
 #[cfg(feature = "http-body")]
 mod http;
+#[cfg(feature = "hub")]
+mod hub;
 #[cfg(feature = "json")]
 mod json;
 mod parse;
@@ -146,6 +150,8 @@ pub use error::{DecodeError, EncodeError, ParseError};
 pub use event::{Event, EventBuilder, Frame, Text};
 #[cfg(feature = "http-body")]
 pub use http::{response_headers, SseBody};
+#[cfg(feature = "hub")]
+pub use hub::{Encoded, EventId, Hub, HubBuilder, Lag, Subscription};
 #[cfg(feature = "json")]
 pub use json::JsonError;
 pub use parse::{Config, Parser};
