@@ -109,6 +109,8 @@
 //! - `axum`: `SseBody` implements axum 0.8's `IntoResponse`.
 //! - `json`: [`EventBuilder::json_data`], data serialized with serde_json.
 //! - `tokio-util`: [`EventCodec`] and [`FrameCodec`] for `FramedRead` / `FramedWrite`.
+//! - `hub`: [`Hub`], fan-out to many clients from one bounded ring of events encoded once,
+//!   with resume by `Last-Event-ID`; runtime-agnostic.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![forbid(unsafe_code)]
@@ -135,6 +137,8 @@ mod error;
 mod event;
 #[cfg(feature = "http-body")]
 mod http;
+#[cfg(feature = "hub")]
+mod hub;
 #[cfg(feature = "json")]
 mod json;
 mod parse;
@@ -149,6 +153,8 @@ pub use error::{DecodeError, EncodeError, ParseError};
 pub use event::{Event, EventBuilder, Frame, Text};
 #[cfg(feature = "http-body")]
 pub use http::{last_event_id, response_headers, SseBody};
+#[cfg(feature = "hub")]
+pub use hub::{Encoded, EventId, Hub, HubBuilder, Lag, Subscription};
 #[cfg(feature = "json")]
 pub use json::JsonError;
 pub use parse::{Config, Parser};

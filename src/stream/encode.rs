@@ -13,7 +13,7 @@ use futures_core::stream::{FusedStream, Stream};
 use super::keep_alive::{KeepAliveTimer, NoKeepAlive};
 use crate::{Event, Frame, KEEP_ALIVE};
 
-mod sealed {
+pub(crate) mod sealed {
     // Public in a private module: nameable in bounds, implementable by no one outside.
     #[allow(unreachable_pub)]
     pub trait Sealed {}

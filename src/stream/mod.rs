@@ -4,7 +4,7 @@
 //! [`KeepAliveTimer`], which the caller supplies.
 
 mod decode;
-mod encode;
+pub(crate) mod encode;
 mod keep_alive;
 mod serve;
 

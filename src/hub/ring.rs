@@ -1,0 +1,188 @@
+//! The state behind the hub's lock: the ring of encoded events and the subscribers' waker
+//! slots.
+
+use std::collections::VecDeque;
+use std::task::Waker;
+use std::vec::Vec;
+
+use bytes::Bytes;
+
+/// How many wakers a publish takes out of the lock at a time: they are woken with the lock
+/// released (a woken task on another thread goes straight for it), from an array on the
+/// stack, so waking allocates nothing.
+pub(crate) const WAKE_BATCH: usize = 32;
+
+/// The ring and the subscribers, guarded together by the hub's one lock, so that a
+/// subscriber's "nothing more, wake me" and a publish never cross.
+#[derive(Debug)]
+pub(crate) struct State {
+    /// Encoded events, oldest first: the replay buffer and the fan-out queue at once.
+    ring: VecDeque<Bytes>,
+    /// The sequence number of `ring[0]` (of the next event while the ring is empty).
+    /// Starts at 1: 0 names the position before the first event.
+    first: u64,
+    /// The sum of the lengths in `ring`.
+    bytes: usize,
+    /// The last `Hub` handle is gone: no event will come any more.
+    closed: bool,
+    /// One per live subscription, reused after it is dropped.
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    /// Slots whose subscription found nothing to read and registered its waker. An index
+    /// is in here at most once (`Slot::listed`); a dropped slot's index may linger until
+    /// the next publish takes it out.
+    waiting: Vec<usize>,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    waker: Option<Waker>,
+    /// The slot's index is in `State::waiting`.
+    listed: bool,
+}
+
+/// Where a subscription's cursor stands against the ring.
+#[derive(Debug)]
+pub(crate) enum Read {
+    /// The event at the cursor.
+    Event(Bytes),
+    /// The cursor is older than the oldest event held: what it pointed at was evicted.
+    Lagged { oldest: u64 },
+    /// Nothing at the cursor yet.
+    Empty,
+}
+
+impl State {
+    pub(crate) fn new() -> State {
+        State {
+            ring: VecDeque::new(),
+            first: 1,
+            bytes: 0,
+            closed: false,
+            slots: Vec::new(),
+            free: Vec::new(),
+            waiting: Vec::new(),
+        }
+    }
+
+    /// The sequence number of the oldest event held (of the next one if none is).
+    pub(crate) fn first(&self) -> u64 {
+        self.first
+    }
+
+    /// The sequence number the next event will get.
+    pub(crate) fn next(&self) -> u64 {
+        // The ring never holds more than `max_events` entries, a `usize`.
+        self.first + self.ring.len() as u64
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Appends an encoded event, then evicts the oldest until the ring is within both
+    /// limits again; the event just added always stays, so that live subscribers get it
+    /// even when it alone is over `max_bytes`. Returns the event's sequence number.
+    pub(crate) fn push(&mut self, entry: Bytes, max_events: usize, max_bytes: usize) {
+        self.bytes += entry.len();
+        self.ring.push_back(entry);
+        while self.ring.len() > 1 && (self.ring.len() > max_events || self.bytes > max_bytes) {
+            if let Some(old) = self.ring.pop_front() {
+                self.bytes -= old.len();
+                self.first += 1;
+            }
+        }
+    }
+
+    /// The event with sequence number `seq`, or why there is none.
+    pub(crate) fn read(&self, seq: u64) -> Read {
+        if seq < self.first {
+            return Read::Lagged { oldest: self.first };
+        }
+        let entry = usize::try_from(seq - self.first)
+            .ok()
+            .and_then(|at| self.ring.get(at));
+        match entry {
+            Some(bytes) => Read::Event(bytes.clone()),
+            None => Read::Empty,
+        }
+    }
+
+    /// A slot for a new subscription.
+    pub(crate) fn add_subscriber(&mut self) -> usize {
+        match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(Slot::default());
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    pub(crate) fn remove_subscriber(&mut self, slot: usize) {
+        if let Some(entry) = self.slots.get_mut(slot) {
+            entry.waker = None;
+            self.free.push(slot);
+        }
+    }
+
+    pub(crate) fn subscribers(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// Registers `waker` to be woken by the next publish (or by the hub closing). Clones it
+    /// only when it is not the one already held.
+    pub(crate) fn wait(&mut self, slot: usize, waker: &Waker) {
+        let Some(entry) = self.slots.get_mut(slot) else {
+            return;
+        };
+        match &entry.waker {
+            Some(held) if held.will_wake(waker) => {}
+            _ => entry.waker = Some(waker.clone()),
+        }
+        if !entry.listed {
+            entry.listed = true;
+            self.waiting.push(slot);
+        }
+    }
+
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    pub(crate) fn close(&mut self) {
+        self.closed = true;
+    }
+
+    /// Takes up to `budget` (and at most [`WAKE_BATCH`]) registered wakers into `batch`;
+    /// returns how many entries of the waiting list it used up.
+    pub(crate) fn take_wakers(
+        &mut self,
+        budget: usize,
+        batch: &mut [Option<Waker>; WAKE_BATCH],
+    ) -> usize {
+        let mut used = 0;
+        for cell in batch.iter_mut() {
+            if used == budget {
+                break;
+            }
+            let Some(slot) = self.waiting.pop() else {
+                break;
+            };
+            used += 1;
+            if let Some(entry) = self.slots.get_mut(slot) {
+                entry.listed = false;
+                *cell = entry.waker.take();
+            }
+        }
+        used
+    }
+}
