@@ -8,16 +8,19 @@
 //! when `CI` is set and are skipped, with a message, otherwise.
 #![cfg(all(feature = "hub", feature = "axum", feature = "tokio"))]
 
+mod process;
+
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::stream::StreamExt;
+use process::{kill_and_clean, temp_dir};
 use sse_wire::{last_event_id, DecodeStream, EncodeStream, Event, Hub, SseBody};
 use tokio::sync::mpsc;
 
@@ -79,13 +82,7 @@ struct Nginx {
 
 impl Nginx {
     async fn start(binary: &Path, upstream: SocketAddr) -> Nginx {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("sse-wire-nginx-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = temp_dir("sse-wire-nginx");
         // A free port: bound and let go; nginx binds it a moment later.
         let addr = StdListener::bind((Ipv4Addr::LOCALHOST, 0))
             .unwrap()
@@ -160,14 +157,7 @@ http {{
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.start_kill();
-        for _ in 0..500 {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        kill_and_clean(&mut self.child, &self.dir);
     }
 }
 
