@@ -16,7 +16,7 @@ use futures_util::stream::{FusedStream, StreamExt};
 use futures_util::task::ArcWake;
 use manual::{poll, Manual};
 use proptest::prelude::*;
-use sse_wire::{Event, KeepAliveTimer, MaxAge, NoKeepAlive};
+use sse_wire::{KeepAliveTimer, MaxAge, NoKeepAlive};
 
 /// A deadline the test fires by hand; records what it was armed with.
 #[derive(Clone, Default)]
@@ -178,7 +178,7 @@ fn consecutive_seeds_spread_ages_over_the_whole_range() {
 mod on_tokio {
     use super::*;
     use futures_util::stream::BoxStream;
-    use sse_wire::{EncodeStream, KEEP_ALIVE, KEEP_ALIVE_INTERVAL};
+    use sse_wire::{EncodeStream, Event, KEEP_ALIVE, KEEP_ALIVE_INTERVAL};
     use tokio::sync::mpsc::UnboundedSender;
     use tokio::time::Instant;
 
