@@ -81,8 +81,9 @@ pin_project_lite::pin_project! {
     /// end are replayed on the new connection.
     ///
     /// The clock is a [`KeepAliveTimer`] (any resettable one-shot timer), armed with the age
-    /// when the stream is first polled; `MaxAge::tokio` (feature `tokio`) is ready-made. The adapter never
-    /// polls the inner stream past its end or after the age, and never panics.
+    /// when the stream is first polled; `MaxAge::tokio` (feature `tokio`) is ready-made.
+    /// The adapter never polls the inner stream past its end or after the age, and never
+    /// panics.
     ///
     /// # Examples
     ///
