@@ -237,3 +237,55 @@ mod on_tokio {
         assert_eq!(sent.elapsed(), KEEP_ALIVE_INTERVAL);
     }
 }
+
+/// `MaxAge` around a hub subscription: each connection ends at its age, between two events,
+/// and the next one, resumed by the last event ID the client saw, goes on without a loss or
+/// a repeat, whatever the age left unsent.
+#[cfg(feature = "hub")]
+#[test]
+fn connections_ended_by_their_age_resume_on_the_hub_without_loss() {
+    use sse_wire::{EncodeStream, Event, Hub, Parser};
+
+    let hub = Hub::builder().epoch(5).build();
+    let mut client = Parser::new(); // one parser, like EventSource: it keeps the last id
+    let mut received = Vec::new();
+    let mut published = 0;
+    let mut publish = |hub: &Hub, count: usize| {
+        for _ in 0..count {
+            hub.publish(Event::from_data(published.to_string()));
+            published += 1;
+        }
+    };
+    for connection in 0..4 {
+        let resume = Some(client.last_event_id().to_owned()).filter(|id| !id.is_empty());
+        let deadline = Deadline::default();
+        let events = hub.subscribe(resume.as_deref());
+        let events = MaxAge::new(
+            events,
+            Duration::from_secs(60),
+            connection,
+            deadline.clone(),
+        );
+        let mut body = EncodeStream::new(events);
+        publish(&hub, 5);
+        while let Poll::Ready(Some(chunk)) = poll(&mut body) {
+            client.feed_bytes(chunk.unwrap());
+        }
+        // Published, never sent on this connection: the age comes first.
+        publish(&hub, 3);
+        deadline.fire();
+        assert_eq!(poll(&mut body), Poll::Ready(None));
+        while let Some(event) = client.next_event() {
+            received.push(event.unwrap().data().to_owned());
+        }
+    }
+    let mut last = EncodeStream::new(hub.subscribe(Some(client.last_event_id())));
+    while let Poll::Ready(Some(chunk)) = poll(&mut last) {
+        client.feed_bytes(chunk.unwrap());
+    }
+    while let Some(event) = client.next_event() {
+        received.push(event.unwrap().data().to_owned());
+    }
+    let expected: Vec<String> = (0..published).map(|n: usize| n.to_string()).collect();
+    assert_eq!(received, expected);
+}
