@@ -43,10 +43,7 @@ async fn main() -> std::io::Result<()> {
 
 async fn ticks(State(hub): State<Hub>, headers: HeaderMap) -> impl IntoResponse {
     let resume = last_event_id(&headers);
-    println!(
-        "browser connected, Last-Event-ID: {}",
-        resume.unwrap_or("none")
-    );
+    println!("browser connected, Last-Event-ID: {resume:?}");
     SseBody::new(EncodeStream::new(hub.subscribe(resume)).tokio_keep_alive())
 }
 
