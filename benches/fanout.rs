@@ -109,7 +109,10 @@ fn measure(side: &mut dyn Fanout) -> Tally {
             bytes += b;
         }
         let a2 = allocations();
-        assert_eq!(delivered, SUBSCRIBERS as u64, "every subscriber gets event {i}");
+        assert_eq!(
+            delivered, SUBSCRIBERS as u64,
+            "every subscriber gets event {i}"
+        );
         if measured {
             tally.publish_allocations += a1 - a0;
             tally.delivery_allocations += a2 - a1;
@@ -132,7 +135,9 @@ impl HubSide {
     fn new() -> Self {
         let hub = Hub::builder().max_events(CAPACITY).epoch(1).build();
         // Resuming from before the first event: no position block to skip.
-        let subs = (0..SUBSCRIBERS).map(|_| hub.subscribe(Some("1-0"))).collect();
+        let subs = (0..SUBSCRIBERS)
+            .map(|_| hub.subscribe(Some("1-0")))
+            .collect();
         HubSide { hub, subs }
     }
 }
@@ -222,11 +227,22 @@ impl<T: Clone + AsRef<str> + Send + 'static> AxumSide<T> {
         let (tx, _) = broadcast::channel(CAPACITY);
         let bodies = (0..SUBSCRIBERS)
             .map(|_| {
-                let stream = Receiver { rx: tx.subscribe(), with_id };
-                Sse::new(stream).into_response().into_body().into_data_stream()
+                let stream = Receiver {
+                    rx: tx.subscribe(),
+                    with_id,
+                };
+                Sse::new(stream)
+                    .into_response()
+                    .into_body()
+                    .into_data_stream()
             })
             .collect();
-        AxumSide { tx, bodies, with_id, make }
+        AxumSide {
+            tx,
+            bodies,
+            with_id,
+            make,
+        }
     }
 }
 
@@ -258,17 +274,29 @@ fn median(mut runs: Vec<Tally>) -> Tally {
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported here.
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
     type Make = fn() -> Box<dyn Fanout>;
     let sides: [(&str, Make); 5] = [
         ("sse-wire Hub, Subscription", || Box::new(HubSide::new())),
         ("sse-wire Hub, through EncodeStream", || {
             let HubSide { hub, subs } = HubSide::new();
-            Box::new(HubBodySide { hub, bodies: subs.into_iter().map(EncodeStream::new).collect() })
+            Box::new(HubBodySide {
+                hub,
+                bodies: subs.into_iter().map(EncodeStream::new).collect(),
+            })
         }),
-        ("axum, broadcast<Arc<str>>, no id", || Box::new(AxumSide::<Arc<str>>::new(false, Arc::from))),
-        ("axum, broadcast<String>, no id", || Box::new(AxumSide::<String>::new(false, |s| s))),
-        ("axum, broadcast<String>, with id", || Box::new(AxumSide::<String>::new(true, |s| s))),
+        ("axum, broadcast<Arc<str>>, no id", || {
+            Box::new(AxumSide::<Arc<str>>::new(false, Arc::from))
+        }),
+        ("axum, broadcast<String>, no id", || {
+            Box::new(AxumSide::<String>::new(false, |s| s))
+        }),
+        ("axum, broadcast<String>, with id", || {
+            Box::new(AxumSide::<String>::new(true, |s| s))
+        }),
     ];
     println!(
         "fan-out: {SUBSCRIBERS} subscribers, {EVENTS} small events each (median of {rounds} runs)\n"
@@ -277,7 +305,10 @@ fn main() {
         "| {:<36} | {:>13} | {:>10} | {:>15} | {:>13} | {:>8} |",
         "implementation", "CPU ns/event", "vs Hub", "allocs/delivery", "allocs/publish", "bytes/ev"
     );
-    println!("|{:-<38}|{:->15}|{:->12}|{:->17}|{:->15}|{:->10}|", "", ":", ":", ":", ":", ":");
+    println!(
+        "|{:-<38}|{:->15}|{:->12}|{:->17}|{:->15}|{:->10}|",
+        "", ":", ":", ":", ":", ":"
+    );
     let mut hub_ns = None;
     for (name, make) in sides {
         let runs = (0..rounds).map(|_| measure(&mut *make())).collect();

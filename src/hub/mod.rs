@@ -512,21 +512,28 @@ impl Shared {
         EventId::new(self.epoch, seq)
     }
 
-    /// Wakes the subscriptions waiting when called (not those that register meanwhile), a
-    /// batch at a time with the lock released.
+    /// Wakes the subscriptions waiting when called (not those that register meanwhile:
+    /// they saw what was published), a batch at a time with the lock released.
     fn wake_waiting<'a>(&'a self, mut state: MutexGuard<'a, State>) {
-        let mut left = state.waiting();
+        let list = state.take_waiting();
+        let mut batches = list.chunks(WAKE_BATCH).peekable();
         loop {
             let mut batch: [Option<Waker>; WAKE_BATCH] = Default::default();
-            let used = state.take_wakers(left, &mut batch);
-            left -= used;
-            drop(state);
-            for waker in batch.iter_mut().filter_map(Option::take) {
-                waker.wake();
-            }
-            if left == 0 || used == 0 {
+            let last = match batches.next() {
+                Some(slots) => {
+                    state.take_wakers(slots, &mut batch);
+                    batches.peek().is_none()
+                }
+                None => true,
+            };
+            if last {
+                state.give_back(list);
+                drop(state);
+                wake(&mut batch);
                 return;
             }
+            drop(state);
+            wake(&mut batch);
             state = self.lock();
         }
     }
@@ -543,6 +550,12 @@ impl Shared {
         // The type was checked by the builder's setter, and ids have no line break.
         debug_assert!(event.is_ok(), "gap event refused: {event:?}");
         event.map(|event| event.to_bytes()).unwrap_or_default()
+    }
+}
+
+fn wake(batch: &mut [Option<Waker>; WAKE_BATCH]) {
+    for waker in batch.iter_mut().filter_map(Option::take) {
+        waker.wake();
     }
 }
 
