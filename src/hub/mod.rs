@@ -12,10 +12,7 @@
 //!   ring's positions and find an external id by binary search over the entries it holds,
 //!   which are in id order; [`State::push`](ring::State::push) already takes an entry
 //!   encoded elsewhere.
-//! - **No clock.** The ring is bounded by events and bytes only. An age bound would need a
-//!   clock, which this crate leaves to the caller; and a ring bounded by bytes already
-//!   keeps memory flat, while age only matters for how far back a resume may reach, which
-//!   a caller that wants it can cap with `max_events` at its publish rate.
+//! - **No clock.** The ring is bounded by events and bytes only; see [`HubBuilder`].
 
 mod id;
 mod ring;
@@ -69,6 +66,12 @@ pub enum Lag {
 }
 
 /// Settings for a [`Hub`], from [`Hub::builder`].
+///
+/// The ring is bounded by a number of events and a number of bytes; there is no age limit.
+/// An age limit would need a clock, which the hub would have to read on every publish and
+/// resume (this crate leaves clocks to the caller), and it bounds nothing that matters for
+/// memory: the byte limit does that. What it would bound is how far back a resume reaches;
+/// at a known publish rate, `max_events` does the same.
 ///
 /// # Examples
 ///
