@@ -324,3 +324,45 @@ fn encode_stream_accepts_a_subscription_and_coalesces_what_is_ready() {
         "id: 1-1\ndata: a\n\nid: 1-2\ndata: b\n\n"
     );
 }
+
+#[test]
+fn tasks_on_a_multi_thread_runtime_are_woken_for_every_event() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let hub = Hub::builder().epoch(1).max_events(4096).build();
+        let readers: Vec<_> = (0..50)
+            .map(|_| {
+                let mut sub = hub.subscribe(Some("1-0"));
+                tokio::spawn(async move {
+                    let mut seqs = Vec::new();
+                    while let Some(item) = sub.next().await {
+                        let text = std::str::from_utf8(item.as_bytes()).unwrap().to_owned();
+                        let seq: u64 = text["id: 1-".len()..text.find('\n').unwrap()]
+                            .parse()
+                            .unwrap();
+                        seqs.push(seq);
+                    }
+                    seqs
+                })
+            })
+            .collect();
+        for i in 0..2000 {
+            hub.publish(ev(&i.to_string()));
+            if i % 7 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        drop(hub);
+        for reader in readers {
+            let seqs = tokio::time::timeout(std::time::Duration::from_secs(20), reader)
+                .await
+                .expect("a reader was never woken")
+                .unwrap();
+            assert_eq!(seqs, (1..=2000).collect::<Vec<u64>>());
+        }
+    });
+}

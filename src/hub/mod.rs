@@ -12,10 +12,7 @@
 //!   ring's positions and find an external id by binary search over the entries it holds,
 //!   which are in id order; [`State::push`](ring::State::push) already takes an entry
 //!   encoded elsewhere.
-//! - **No clock.** The ring is bounded by events and bytes only. An age bound would need a
-//!   clock, which this crate leaves to the caller; and a ring bounded by bytes already
-//!   keeps memory flat, while age only matters for how far back a resume may reach, which
-//!   a caller that wants it can cap with `max_events` at its publish rate.
+//! - **No clock.** The ring is bounded by events and bytes only; see [`HubBuilder`].
 
 mod id;
 mod ring;
@@ -69,6 +66,12 @@ pub enum Lag {
 }
 
 /// Settings for a [`Hub`], from [`Hub::builder`].
+///
+/// The ring is bounded by a number of events and a number of bytes; there is no age limit.
+/// An age limit would need a clock, which the hub would have to read on every publish and
+/// resume (this crate leaves clocks to the caller), and it bounds nothing that matters for
+/// memory: the byte limit does that. What it would bound is how far back a resume reaches;
+/// at a known publish rate, `max_events` does the same.
 ///
 /// # Examples
 ///
@@ -512,21 +515,28 @@ impl Shared {
         EventId::new(self.epoch, seq)
     }
 
-    /// Wakes the subscriptions waiting when called (not those that register meanwhile), a
-    /// batch at a time with the lock released.
+    /// Wakes the subscriptions waiting when called (not those that register meanwhile:
+    /// they saw what was published), a batch at a time with the lock released.
     fn wake_waiting<'a>(&'a self, mut state: MutexGuard<'a, State>) {
-        let mut left = state.waiting();
+        let list = state.take_waiting();
+        let mut batches = list.chunks(WAKE_BATCH).peekable();
         loop {
             let mut batch: [Option<Waker>; WAKE_BATCH] = Default::default();
-            let used = state.take_wakers(left, &mut batch);
-            left -= used;
-            drop(state);
-            for waker in batch.iter_mut().filter_map(Option::take) {
-                waker.wake();
-            }
-            if left == 0 || used == 0 {
+            let last = match batches.next() {
+                Some(slots) => {
+                    state.take_wakers(slots, &mut batch);
+                    batches.peek().is_none()
+                }
+                None => true,
+            };
+            if last {
+                state.give_back(list);
+                drop(state);
+                wake(&mut batch);
                 return;
             }
+            drop(state);
+            wake(&mut batch);
             state = self.lock();
         }
     }
@@ -543,6 +553,12 @@ impl Shared {
         // The type was checked by the builder's setter, and ids have no line break.
         debug_assert!(event.is_ok(), "gap event refused: {event:?}");
         event.map(|event| event.to_bytes()).unwrap_or_default()
+    }
+}
+
+fn wake(batch: &mut [Option<Waker>; WAKE_BATCH]) {
+    for waker in batch.iter_mut().filter_map(Option::take) {
+        waker.wake();
     }
 }
 
