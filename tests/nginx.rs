@@ -72,6 +72,15 @@ async fn serve(hub: Hub, strip_accel: bool) -> SocketAddr {
     addr
 }
 
+/// How nginx talks to the hub server.
+#[derive(Clone, Copy, Debug)]
+enum Upstream {
+    /// nginx's default: HTTP/1.0, the response body delimited by the connection's end.
+    Default,
+    /// What SSE guides add: HTTP/1.1 with keep-alive, a chunked response body.
+    Http11,
+}
+
 /// An nginx in the foreground, from a config in its own temp dir; killed and its dir
 /// removed however the test ends.
 struct Nginx {
@@ -81,7 +90,7 @@ struct Nginx {
 }
 
 impl Nginx {
-    async fn start(binary: &Path, upstream: SocketAddr) -> Nginx {
+    async fn start(binary: &Path, upstream: SocketAddr, protocol: Upstream) -> Nginx {
         let dir = temp_dir("sse-wire-nginx");
         // A free port: bound and let go; nginx binds it a moment later.
         let addr = StdListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -91,7 +100,13 @@ impl Nginx {
         let d = dir.display();
         // `master_process off`: one process, which stays the user that started it (root in
         // CI) and needs no `user` or lock file. Every path nginx writes is in `dir`.
-        // The proxy settings are nginx's defaults: `proxy_buffering on`, HTTP/1.0 upstream.
+        // `proxy_buffering` stays at its default, on; the upstream protocol is `protocol`.
+        let protocol = match protocol {
+            Upstream::Default => "",
+            Upstream::Http11 => {
+                "\n            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";"
+            }
+        };
         let config = format!(
             "daemon off;
 master_process off;
@@ -108,7 +123,7 @@ http {{
     server {{
         listen {addr};
         location / {{
-            proxy_pass http://{upstream};
+            proxy_pass http://{upstream};{protocol}
         }}
     }}
 }}
@@ -203,26 +218,36 @@ async fn next_data(
     }
 }
 
-#[tokio::test]
-async fn behind_nginx_with_default_buffering_events_arrive_one_at_a_time() {
+/// Publishes 20 events in lockstep (the next only once the last has arrived, so none can
+/// ride along with a later one) and checks that each arrives on its own.
+async fn lockstep(protocol: Upstream) {
     let Some(binary) = nginx_or_skip() else {
         return;
     };
     let hub = Hub::new();
-    let nginx = Nginx::start(&binary, serve(hub.clone(), false).await).await;
+    let nginx = Nginx::start(&binary, serve(hub.clone(), false).await, protocol).await;
     let mut events = subscribe(&nginx, &hub).await;
-    // Lockstep: the next event is published only once the last one has arrived, so none
-    // can ride along with a later one.
     for n in 0..20 {
         hub.publish(Event::from_data(format!("event {n}")));
         let data = next_data(&mut events, PROMPT).await;
         assert_eq!(
             data.as_deref(),
             Some(format!("event {n}").as_str()),
-            "event {n} did not come through nginx on its own; nginx log:\n{}",
+            "event {n} did not come through nginx ({protocol:?} upstream) on its own; nginx \
+             log:\n{}",
             nginx.log()
         );
     }
+}
+
+#[tokio::test]
+async fn behind_nginx_with_default_buffering_events_arrive_one_at_a_time() {
+    lockstep(Upstream::Default).await;
+}
+
+#[tokio::test]
+async fn behind_nginx_proxying_http_1_1_events_arrive_one_at_a_time() {
+    lockstep(Upstream::Http11).await;
 }
 
 #[tokio::test]
@@ -231,7 +256,9 @@ async fn without_x_accel_buffering_nginx_holds_events_back() {
         return;
     };
     let hub = Hub::new();
-    let nginx = Nginx::start(&binary, serve(hub.clone(), true).await).await;
+    // nginx's default upstream protocol: with HTTP/1.1 and chunked bodies, nginx 1.22 was
+    // seen to pass small chunks on promptly even while buffering.
+    let nginx = Nginx::start(&binary, serve(hub.clone(), true).await, Upstream::Default).await;
     let mut events = subscribe(&nginx, &hub).await;
     hub.publish(Event::from_data("event 0"));
     assert_eq!(
