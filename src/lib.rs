@@ -158,6 +158,8 @@ pub use hub::{Encoded, EventId, Hub, HubBuilder, Lag, Subscription};
 #[cfg(feature = "json")]
 pub use json::JsonError;
 pub use parse::{Config, Parser};
+#[cfg(feature = "stream")]
+pub use stream::serve::{MaxAge, KEEP_ALIVE_INTERVAL};
 #[cfg(feature = "tokio")]
 pub use stream::TokioTimer;
 #[cfg(feature = "stream")]
@@ -165,8 +167,6 @@ pub use stream::{
     DecodeStream, EncodeItem, EncodeStream, FrameStream, KeepAliveTimer, NoKeepAlive,
     RESPONSE_HEADERS,
 };
-#[cfg(feature = "stream")]
-pub use stream::{MaxAge, KEEP_ALIVE_INTERVAL};
 
 // Doctest the README's examples.
 #[cfg(doctest)]

@@ -6,14 +6,13 @@
 mod decode;
 pub(crate) mod encode;
 mod keep_alive;
-mod serve;
+pub(crate) mod serve;
 
 pub use decode::{DecodeStream, FrameStream};
 pub use encode::{EncodeItem, EncodeStream};
 #[cfg(feature = "tokio")]
 pub use keep_alive::TokioTimer;
 pub use keep_alive::{KeepAliveTimer, NoKeepAlive};
-pub use serve::{MaxAge, KEEP_ALIVE_INTERVAL};
 
 /// The response headers an SSE response needs, as `(name, value)` pairs for any HTTP
 /// library:
