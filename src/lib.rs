@@ -101,12 +101,13 @@
 //! - `stream` (default): [`EncodeStream`] (events to bytes, with keep-alive and coalescing)
 //!   and [`DecodeStream`] / [`FrameStream`] (bytes to events or frames) over any `Stream`,
 //!   under any runtime; `no_std`-friendly.
-//!   `MaxAge` ends a stream after a maximum connection age, with jitter.
-//! - `tokio`: [`TokioTimer`], a keep-alive timer on `tokio::time`;
-//!   `EncodeStream::tokio_keep_alive` and `MaxAge::tokio`, the same with no arguments.
+//! - `tokio`: [`TokioTimer`], a keep-alive timer on `tokio::time`.
 //! - `http-body`: [`SseBody`], an `http_body::Body` for hyper 1 and axum 0.8, and
 //!   [`response_headers`] and `last_event_id`.
 //! - `axum`: `SseBody` implements axum 0.8's `IntoResponse`.
+//! - Serving helpers: `MaxAge` (feature `stream`) ends a stream after a maximum connection
+//!   age, with jitter; `EncodeStream::tokio_keep_alive` and `MaxAge::tokio` (feature
+//!   `tokio`) need no arguments.
 //! - `json`: [`EventBuilder::json_data`], data serialized with serde_json.
 //! - `tokio-util`: [`EventCodec`] and [`FrameCodec`] for `FramedRead` / `FramedWrite`.
 //! - `hub`: [`Hub`], fan-out to many clients from one bounded ring of events encoded once,
