@@ -309,8 +309,11 @@ fn main() {
         "|{:-<38}|{:->15}|{:->12}|{:->17}|{:->15}|{:->10}|",
         "", ":", ":", ":", ":", ":"
     );
+    // `ONLY=EncodeStream` runs the implementations whose name contains that text (for a
+    // profiler); the "vs Hub" column is then relative to the first one run.
+    let only = std::env::var("ONLY").unwrap_or_default();
     let mut hub_ns = None;
-    for (name, make) in sides {
+    for (name, make) in sides.into_iter().filter(|(name, _)| name.contains(&only)) {
         let runs = (0..rounds).map(|_| measure(&mut *make())).collect();
         let t = median(runs);
         let delivered = t.delivered as f64;

@@ -230,13 +230,41 @@ fn publish_wakes_a_waiting_subscriber_once_and_no_other() {
     // Not polled again: not waiting, not woken again.
     hub.publish(ev("b"));
     assert_eq!(counter.0.load(Ordering::SeqCst), 1);
-    // `busy` never returned Pending, so it was never registered.
+    // `busy` read an event that was not the newest: it has more to read, so it is not
+    // waiting, and a publish does not wake it.
     let other = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let other_waker = Waker::from(other.clone());
     assert!(busy
-        .poll_next_unpin(&mut Context::from_waker(&Waker::from(other.clone())))
+        .poll_next_unpin(&mut Context::from_waker(&other_waker))
         .is_ready());
     hub.publish(ev("c"));
     assert_eq!(other.0.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn reading_the_newest_event_registers_the_waker_and_a_repeat_poll_stays_pending() {
+    let hub = Hub::builder().epoch(1).build();
+    let mut sub = hub.subscribe(Some("1-0"));
+    hub.publish(ev("a"));
+    let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let waker = Waker::from(counter.clone());
+    let mut cx = Context::from_waker(&waker);
+    assert!(sub.poll_next_unpin(&mut cx).is_ready());
+    assert!(sub.poll_next_unpin(&mut cx).is_pending());
+    assert!(sub.poll_next_unpin(&mut cx).is_pending());
+    hub.publish(ev("b"));
+    assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+    assert_eq!(ready(&mut sub), (vec![msg("1-2", "b")], false));
+    // Another waker: the registration follows it.
+    let second = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let second_waker = Waker::from(second.clone());
+    assert!(sub
+        .poll_next_unpin(&mut Context::from_waker(&second_waker))
+        .is_pending());
+    hub.publish(ev("c"));
+    assert_eq!(second.0.load(Ordering::SeqCst), 1);
+    drop(hub);
+    assert_eq!(ready(&mut sub), (vec![msg("1-3", "c")], true));
 }
 
 #[test]

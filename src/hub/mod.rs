@@ -20,6 +20,7 @@ mod subscription;
 
 use core::fmt;
 use std::string::{String, ToString};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 
@@ -193,6 +194,7 @@ impl HubBuilder {
     pub fn build(self) -> Hub {
         let shared = Shared {
             state: Mutex::new(State::new()),
+            tail: AtomicU64::new(1),
             epoch: self.epoch.unwrap_or_else(id::default_epoch),
             max_events: self.max_events,
             max_bytes: self.max_bytes,
@@ -289,6 +291,7 @@ impl Drop for Handle {
     fn drop(&mut self) {
         let mut state = self.0.lock();
         state.close();
+        self.0.tail.store(CLOSED, Ordering::Release);
         self.0.wake_waiting(state);
     }
 }
@@ -296,12 +299,20 @@ impl Drop for Handle {
 /// What the hub and its subscriptions share.
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// The sequence number the next event will get, or [`CLOSED`]; written under the lock,
+    /// read without it by a subscription that has read everything and registered its
+    /// waker: while this has not moved, no publish has taken that waker, and polling again
+    /// needs no lock.
+    tail: AtomicU64,
     epoch: u64,
     max_events: usize,
     max_bytes: usize,
     gap_event_type: String,
     lag: Lag,
 }
+
+/// [`Shared::tail`] once the hub is closed: no cursor ever equals it.
+const CLOSED: u64 = u64::MAX;
 
 /// The longest `id` line: `id: `, the id, and LF.
 const ID_LINE_MAX: usize = 4 + id::MAX_LEN + 1;
@@ -363,6 +374,7 @@ impl Hub {
         let id = shared.id(state.next());
         write_id_line(&mut entry, &id);
         state.push(entry.freeze(), shared.max_events, shared.max_bytes);
+        shared.tail.store(state.next(), Ordering::Release);
         shared.wake_waiting(state);
         id
     }
@@ -509,6 +521,11 @@ impl Shared {
     /// leaves the state consistent, so poisoning is ignored.
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the ring has moved on from `next` (an event published, or the hub closed).
+    fn moved_from(&self, next: u64) -> bool {
+        self.tail.load(Ordering::Acquire) != next
     }
 
     fn id(&self, seq: u64) -> EventId {

@@ -3,7 +3,7 @@
 use core::convert::Infallible;
 use core::fmt;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 use std::string::ToString;
 use std::sync::Arc;
 
@@ -144,6 +144,9 @@ pub struct Subscription {
     slot: usize,
     intro: Intro,
     done: bool,
+    /// The waker registered in the slot when the cursor had read everything, until the
+    /// ring moves on: a poll with the same waker then returns `Pending` without the lock.
+    armed: Option<Waker>,
 }
 
 impl Subscription {
@@ -157,6 +160,7 @@ impl Subscription {
                 None => Intro::Position,
             },
             done: false,
+            armed: None,
         }
     }
 
@@ -167,6 +171,7 @@ impl Subscription {
             slot,
             intro: Intro::None,
             done: false,
+            armed: None,
         }
     }
 }
@@ -187,10 +192,22 @@ impl Stream for Subscription {
             }
             Intro::Gap(gap) => return Poll::Ready(Some(Encoded(gap))),
         }
+        if let Some(armed) = &this.armed {
+            if armed.will_wake(cx.waker()) && !this.shared.moved_from(this.cursor) {
+                return Poll::Pending;
+            }
+        }
+        this.armed = None;
         let mut state = this.shared.lock();
         match state.read(this.cursor) {
             Read::Event(bytes) => {
                 this.cursor += 1;
+                if this.cursor == state.next() {
+                    // The newest event: the next poll would find nothing and register.
+                    // Registering now spares that poll the lock.
+                    state.wait(this.slot, cx.waker());
+                    this.armed = Some(cx.waker().clone());
+                }
                 Poll::Ready(Some(Encoded(bytes)))
             }
             Read::Lagged { oldest } => {
@@ -214,6 +231,7 @@ impl Stream for Subscription {
             }
             Read::Empty => {
                 state.wait(this.slot, cx.waker());
+                this.armed = Some(cx.waker().clone());
                 Poll::Pending
             }
         }
