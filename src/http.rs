@@ -207,8 +207,7 @@ pub fn response_headers() -> ::http::HeaderMap {
 }
 
 /// The `Last-Event-ID` request header: where a reconnecting client wants its stream to
-/// resume (feature `http-body`). Pass it to `Hub::subscribe` or to your
-/// own replay.
+/// resume (feature `http-body`). Pass it to `Hub::subscribe`, or to your own replay.
 ///
 /// - No header, or an empty one: `None`. A browser sends none until it has seen an id, and
 ///   an empty id is how a server resets it, so both mean "no position".

@@ -203,3 +203,52 @@ async fn chromium_event_source_receives_events_and_reconnects_with_last_event_id
     );
     drop(browser);
 }
+
+/// `sse_wire::last_event_id` reads what Chromium really sends: a non-ASCII id comes back in
+/// `Last-Event-ID` as its UTF-8 bytes, which `HeaderValue::to_str` would refuse.
+#[cfg(feature = "axum")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_sends_a_non_ascii_last_event_id_as_utf8_and_last_event_id_reads_it() {
+    const ID: &str = "é日🦀-1";
+    if !chromium_or_skip() {
+        return;
+    }
+    let (tx, mut resumed_from) = mpsc::unbounded_channel();
+    let app = axum::Router::new()
+        .route(
+            "/",
+            get(|| async { axum::response::Html("<script>new EventSource('/events')</script>") }),
+        )
+        .route(
+            "/events",
+            get(move |headers: HeaderMap| async move {
+                let _ = tx.send(sse_wire::last_event_id(&headers).map(str::to_owned));
+                // One event with the id, a short retry, and the end of the response: the
+                // browser reconnects with the id.
+                let event = Event::builder()
+                    .id(ID)
+                    .retry(RETRY)
+                    .data("x")
+                    .build()
+                    .unwrap();
+                SseBody::new(EncodeStream::new(stream::iter([event])))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let browser = Browser::launch(&format!("http://{addr}/"));
+    let mut requests = Vec::new();
+    for _ in 0..2 {
+        match tokio::time::timeout(Duration::from_secs(30), resumed_from.recv()).await {
+            Ok(Some(request)) => requests.push(request),
+            _ => panic!(
+                "no /events request; chromium's log:\n{}",
+                browser.log_tail()
+            ),
+        }
+    }
+    assert_eq!(requests, [None, Some(ID.to_owned())]);
+}
