@@ -200,6 +200,18 @@ fn an_event_without_fields_is_published_as_an_id_only_block() {
 }
 
 #[test]
+fn the_gap_event_type_is_configurable_and_a_type_with_a_line_break_is_ignored() {
+    let named = Hub::builder().epoch(1).gap_event_type("missed").build();
+    let broken = Hub::builder().epoch(1).gap_event_type("a\nb").build();
+    let first = |hub: &Hub| {
+        let item = futures_executor::block_on(hub.subscribe(Some("x")).next()).unwrap();
+        item.into_bytes()
+    };
+    assert_eq!(first(&named), "event: missed\nid: 1-0\ndata: x\n\n");
+    assert_eq!(first(&broken), "event: sse-wire-gap\nid: 1-0\ndata: x\n\n");
+}
+
+#[test]
 fn max_bytes_evicts_the_oldest_but_keeps_the_newest() {
     let hub = Hub::builder().epoch(1).max_bytes(10).build();
     hub.publish(ev("aaaaaaaaaaaaaaaaaaaaaa"));
