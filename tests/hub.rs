@@ -55,6 +55,8 @@ fn hub_and_subscription_are_send_sync_unpin_static() {
     fn send_sync<T: Send + Sync + 'static>() {}
     fn stream<T: Stream<Item = Encoded> + Send + Unpin + 'static>() {}
     send_sync::<Hub>();
+    send_sync::<sse_wire::HubBuilder>();
+    send_sync::<Lag>();
     send_sync::<EventId>();
     send_sync::<Encoded>();
     send_sync::<Subscription>();

@@ -462,9 +462,22 @@ impl Hub {
     /// hub.publish(sse_wire::Event::from_data("b"));
     /// assert_eq!(hub.len(), 1);
     /// ```
-    #[allow(clippy::len_without_is_empty)] // a hub is never "empty" in a useful sense
     pub fn len(&self) -> usize {
         self.handle.0.lock().len()
+    }
+
+    /// Whether the ring holds no event: nothing was published yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_wire::Hub::new();
+    /// assert!(hub.is_empty());
+    /// hub.publish(sse_wire::Event::from_data("a"));
+    /// assert!(!hub.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// How many bytes of encoded events the ring holds: what
