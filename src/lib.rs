@@ -104,10 +104,10 @@
 //! - `tokio`: [`TokioTimer`], a keep-alive timer on `tokio::time`.
 //! - `http-body`: [`SseBody`], an `http_body::Body` for hyper 1 and axum 0.8, and
 //!   [`response_headers`].
-//! - `hub`: [`Hub`], fan-out to many clients from one bounded ring of events encoded once,
-//!   with resume by `Last-Event-ID`; runtime-agnostic.
 //! - `json`: [`EventBuilder::json_data`], data serialized with serde_json.
 //! - `tokio-util`: [`EventCodec`] and [`FrameCodec`] for `FramedRead` / `FramedWrite`.
+//! - `hub`: [`Hub`], fan-out to many clients from one bounded ring of events encoded once,
+//!   with resume by `Last-Event-ID`; runtime-agnostic.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![forbid(unsafe_code)]
