@@ -55,6 +55,8 @@ fn hub_and_subscription_are_send_sync_unpin_static() {
     fn send_sync<T: Send + Sync + 'static>() {}
     fn stream<T: Stream<Item = Encoded> + Send + Unpin + 'static>() {}
     send_sync::<Hub>();
+    send_sync::<sse_wire::HubBuilder>();
+    send_sync::<Lag>();
     send_sync::<EventId>();
     send_sync::<Encoded>();
     send_sync::<Subscription>();
@@ -197,6 +199,18 @@ fn an_event_without_fields_is_published_as_an_id_only_block() {
     hub.publish(Event::default());
     let item = futures_executor::block_on(sub.next()).unwrap();
     assert_eq!(item.as_bytes(), "id: 1-1\n\n");
+}
+
+#[test]
+fn the_gap_event_type_is_configurable_and_a_type_with_a_line_break_is_ignored() {
+    let named = Hub::builder().epoch(1).gap_event_type("missed").build();
+    let broken = Hub::builder().epoch(1).gap_event_type("a\nb").build();
+    let first = |hub: &Hub| {
+        let item = futures_executor::block_on(hub.subscribe(Some("x")).next()).unwrap();
+        item.into_bytes()
+    };
+    assert_eq!(first(&named), "event: missed\nid: 1-0\ndata: x\n\n");
+    assert_eq!(first(&broken), "event: sse-wire-gap\nid: 1-0\ndata: x\n\n");
 }
 
 #[test]

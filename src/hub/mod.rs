@@ -163,7 +163,7 @@ impl HubBuilder {
     #[must_use]
     pub fn gap_event_type(mut self, event_type: impl AsRef<str>) -> Self {
         let event_type = event_type.as_ref();
-        if !crate::event::has_line_break(event_type.as_bytes()) {
+        if !event_type.contains(['\r', '\n']) {
             self.gap_event_type = event_type.to_string();
         }
         self
@@ -462,9 +462,22 @@ impl Hub {
     /// hub.publish(sse_wire::Event::from_data("b"));
     /// assert_eq!(hub.len(), 1);
     /// ```
-    #[allow(clippy::len_without_is_empty)] // a hub is never "empty" in a useful sense
     pub fn len(&self) -> usize {
         self.handle.0.lock().len()
+    }
+
+    /// Whether the ring holds no event: nothing was published yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_wire::Hub::new();
+    /// assert!(hub.is_empty());
+    /// hub.publish(sse_wire::Event::from_data("a"));
+    /// assert!(!hub.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// How many bytes of encoded events the ring holds: what

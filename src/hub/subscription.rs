@@ -114,8 +114,10 @@ enum Intro {
 /// A hub's events for one client, from [`Hub::subscribe`](crate::Hub::subscribe): a cursor
 /// into the hub's ring and a slot for its waker, nothing more.
 ///
-/// It yields [`Encoded`] events, one per poll, in the order they were published; when it
-/// has read everything it registers its waker, and the next publish wakes it. It ends
+/// It yields [`Encoded`] events, one per poll, in the order they were published. When it
+/// has read everything (returning `Pending`, or handing out the newest event) its waker is
+/// registered, and the next publish wakes it; polling it again before then costs an atomic
+/// load, not the hub's lock. Delivering an event allocates nothing. It ends
 /// (`None`, and [`FusedStream::is_terminated`] from then on) when the hub is gone and it
 /// has read everything, or when it has fallen out of the ring under [`Lag::End`].
 /// Dropping it frees its slot.
