@@ -125,6 +125,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod client;
 #[cfg(feature = "tokio-util")]
 mod codec;
 mod encode;
@@ -139,6 +140,10 @@ mod small;
 #[cfg(feature = "stream")]
 mod stream;
 
+pub use client::{
+    BoxError, Cause, ClientError, ReconnectPolicy, Reconnector, RequestHeaders, ResponseHead,
+    Verdict,
+};
 #[cfg(feature = "tokio-util")]
 pub use codec::{EventCodec, FrameCodec};
 pub use encode::KEEP_ALIVE;

@@ -1,0 +1,649 @@
+//! `Reconnector`: the sans-io reconnect machine.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use core::time::Duration;
+
+use bytes::Bytes;
+
+use super::error::{Cause, ClientError};
+use super::http_date;
+use super::policy::ReconnectPolicy;
+use crate::{Config, Event, ParseError, Parser};
+
+/// The statuses a policy with [`retry_transient`](ReconnectPolicy::retry_transient) retries:
+/// request timeout, too many requests, bad gateway, unavailable, gateway timeout.
+const TRANSIENT: [u16; 5] = [408, 429, 502, 503, 504];
+
+/// What the machine makes of a response, or of the end of a connection.
+///
+/// # Examples
+///
+/// ```
+/// use sse_wire::{Reconnector, ResponseHead, Verdict};
+///
+/// let mut machine = Reconnector::new(Default::default(), 7);
+/// let _headers = machine.connect(std::time::Duration::ZERO);
+/// let verdict = machine.response(std::time::Duration::ZERO, &ResponseHead::new(204));
+/// assert!(matches!(verdict, Verdict::End));
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The response is an event stream: feed its body.
+    Open,
+    /// The stream ended cleanly (HTTP 204, a terminal event, or the end of the body under a
+    /// policy that does not reconnect then). Nothing more to do.
+    End,
+    /// Wait `delay`, then [`connect`](Reconnector::connect) again.
+    Retry {
+        /// Which attempt in a row the next one is: 1 after a connection that delivered
+        /// events, growing while attempts keep failing.
+        attempt: u32,
+        /// How long to wait before connecting.
+        delay: Duration,
+        /// Why the connection did not go on.
+        cause: Cause,
+    },
+    /// The stream failed for good.
+    Fail(ClientError),
+}
+
+/// What the machine needs to know of a response: its status and a few headers, as bytes.
+///
+/// # Examples
+///
+/// ```
+/// use sse_wire::ResponseHead;
+///
+/// let head = ResponseHead::new(200).content_type(b"text/event-stream; charset=utf-8");
+/// # drop(head);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseHead<'a> {
+    status: u16,
+    content_type: Option<&'a [u8]>,
+    retry_after: Option<&'a [u8]>,
+    date: Option<&'a [u8]>,
+}
+
+impl<'a> ResponseHead<'a> {
+    /// A response with this status code and no headers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let head = sse_wire::ResponseHead::new(404);
+    /// # drop(head);
+    /// ```
+    pub const fn new(status: u16) -> Self {
+        ResponseHead {
+            status,
+            content_type: None,
+            retry_after: None,
+            date: None,
+        }
+    }
+
+    /// The `Content-Type` header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let head = sse_wire::ResponseHead::new(200).content_type(b"Text/Event-Stream");
+    /// # drop(head);
+    /// ```
+    #[must_use]
+    pub const fn content_type(mut self, value: &'a [u8]) -> Self {
+        self.content_type = Some(value);
+        self
+    }
+
+    /// The `Retry-After` header: seconds, or an HTTP date (counted from the
+    /// [`date`](ResponseHead::date) header, since the machine reads no clock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let head = sse_wire::ResponseHead::new(503).retry_after(b"120");
+    /// # drop(head);
+    /// ```
+    #[must_use]
+    pub const fn retry_after(mut self, value: &'a [u8]) -> Self {
+        self.retry_after = Some(value);
+        self
+    }
+
+    /// The `Date` header: the server's clock, which an HTTP-date `Retry-After` is relative to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let head = sse_wire::ResponseHead::new(503)
+    ///     .retry_after(b"Wed, 21 Oct 2015 07:28:30 GMT")
+    ///     .date(b"Wed, 21 Oct 2015 07:28:00 GMT");
+    /// # drop(head);
+    /// ```
+    #[must_use]
+    pub const fn date(mut self, value: &'a [u8]) -> Self {
+        self.date = Some(value);
+        self
+    }
+
+    /// The wait `Retry-After` asks for, if it says anything the machine understands.
+    fn retry_after_delay(&self) -> Option<Duration> {
+        let value = trim(self.retry_after?);
+        if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
+            // Too many digits for a u64 is "a very long time".
+            let secs = value.iter().try_fold(0u64, |n, &d| {
+                n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            });
+            return Some(Duration::from_secs(secs.unwrap_or(u64::MAX)));
+        }
+        let at = http_date::parse(value)?;
+        let now = http_date::parse(trim(self.date?))?;
+        Some(Duration::from_secs(at.saturating_sub(now)))
+    }
+
+    /// Whether the content type's essence is `text/event-stream`: any case, parameters and
+    /// surrounding whitespace allowed.
+    fn is_event_stream(&self) -> bool {
+        self.content_type.is_some_and(|value| {
+            let essence = value.split(|&b| b == b';').next().unwrap_or_default();
+            trim(essence).eq_ignore_ascii_case(b"text/event-stream")
+        })
+    }
+}
+
+/// HTTP's optional whitespace trimmed off both ends.
+fn trim(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
+/// The request headers of one attempt, as `(name, value)` pairs: `Accept:
+/// text/event-stream`, `Cache-Control: no-cache`, and `Last-Event-ID` when the last event
+/// ID is not empty (its UTF-8 bytes). Names are lowercase, as HTTP/2 wants them.
+///
+/// # Examples
+///
+/// ```
+/// let mut machine = sse_wire::Reconnector::new(Default::default(), 0);
+/// let headers: Vec<_> = machine.connect(std::time::Duration::ZERO).unwrap().collect();
+/// assert_eq!(headers, [("accept", &b"text/event-stream"[..]), ("cache-control", b"no-cache")]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequestHeaders<'a> {
+    last_event_id: &'a str,
+    next: usize,
+}
+
+impl<'a> Iterator for RequestHeaders<'a> {
+    type Item = (&'static str, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let header = match self.next {
+            0 => ("accept", &b"text/event-stream"[..]),
+            1 => ("cache-control", &b"no-cache"[..]),
+            2 if !self.last_event_id.is_empty() => ("last-event-id", self.last_event_id.as_bytes()),
+            _ => return None,
+        };
+        self.next += 1;
+        Some(header)
+    }
+}
+
+/// Where the machine is in its cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Ready for [`Reconnector::connect`]: at the start, or after a retry verdict.
+    Ready,
+    /// A request is out; its response (or failure) comes next.
+    Connecting,
+    /// Reading the body of `opened_at`'s response.
+    Open { opened_at: Duration },
+    /// Ended or failed: nothing more happens.
+    Finished,
+}
+
+/// The sans-io reconnect machine: everything `EventSource` decides, for any HTTP client.
+///
+/// It does no I/O, reads no clock and draws no randomness of its own: the caller passes the
+/// time (`now`, a monotonic [`Duration`] since any instant of its choosing) and a seed in,
+/// and gets request headers, verdicts and delays out. It owns the [`Parser`], so the last
+/// event ID and the reconnection time carry over from one connection to the next.
+///
+/// The calling contract, per attempt:
+///
+/// 1. [`connect`](Reconnector::connect): send a request with the headers it returns
+///    (`None`: the stream is over).
+/// 2. [`response`](Reconnector::response) with the response's status and headers. On
+///    [`Verdict::Open`], [`feed`](Reconnector::feed) each body chunk and take the events
+///    with [`next_event`](Reconnector::next_event) until it returns `None`; stop reading
+///    when [`is_finished`](Reconnector::is_finished) says so (a terminal event).
+/// 3. When the request fails, the body ends or breaks, or no byte came within the
+///    [`idle_timeout`](ReconnectPolicy::idle_timeout): [`disconnected`](Reconnector::disconnected)
+///    with the [`Cause`], then take the events it may have completed with `next_event`.
+/// 4. On [`Verdict::Retry`], wait its delay and go back to 1; on [`Verdict::End`] or
+///    [`Verdict::Fail`], stop.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sse_wire::{Cause, ReconnectPolicy, Reconnector, ResponseHead, Verdict};
+///
+/// let mut machine = Reconnector::new(ReconnectPolicy::event_source(), 42);
+/// let mut now = Duration::ZERO;
+///
+/// assert_eq!(machine.connect(now).unwrap().count(), 2); // Accept, Cache-Control
+/// let head = ResponseHead::new(200).content_type(b"text/event-stream");
+/// assert!(matches!(machine.response(now, &head), Verdict::Open));
+/// machine.feed(&b"retry: 500\nid: 7\ndata: hello\n\n"[..]);
+/// assert_eq!(machine.next_event().unwrap()?.data(), "hello");
+///
+/// now += Duration::from_secs(1);
+/// let Verdict::Retry { attempt, delay, .. } = machine.disconnected(now, Cause::Ended) else {
+///     panic!("the end of the body reconnects");
+/// };
+/// // After a connection that delivered an event: the server's retry, no backoff.
+/// assert_eq!((attempt, delay), (1, Duration::from_millis(500)));
+///
+/// let headers: Vec<_> = machine.connect(now + delay).unwrap().collect();
+/// assert_eq!(headers[2], ("last-event-id", &b"7"[..]));
+/// # Ok::<(), sse_wire::ParseError>(())
+/// ```
+#[derive(Debug)]
+pub struct Reconnector {
+    policy: ReconnectPolicy,
+    parser: Parser,
+    /// The state of the jitter's generator (SplitMix64), from the caller's seed.
+    rng: u64,
+    state: State,
+    /// Attempts in a row that delivered no event and did not stay up long enough.
+    failures: u32,
+    /// When the last good connection ended: the start of the current outage.
+    outage_since: Option<Duration>,
+    /// The open connection has delivered an event.
+    delivered: bool,
+    /// Events completed by `finish` at a disconnection, not yet taken.
+    pending: VecDeque<Result<Event, ParseError>>,
+}
+
+impl Reconnector {
+    /// A machine with a default [`Parser`]; `seed` drives the backoff's jitter (give each
+    /// client its own, from any source of randomness).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{ReconnectPolicy, Reconnector};
+    ///
+    /// let machine = Reconnector::new(ReconnectPolicy::llm(), 0x5eed);
+    /// assert_eq!(machine.last_event_id(), "");
+    /// ```
+    pub fn new(policy: ReconnectPolicy, seed: u64) -> Self {
+        Reconnector::with_config(policy, Config::new(), seed)
+    }
+
+    /// A machine whose parser has the given limits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{Config, ReconnectPolicy, Reconnector};
+    ///
+    /// let machine = Reconnector::with_config(ReconnectPolicy::event_source(), Config::new().max_event_size(1 << 20), 1);
+    /// assert_eq!(machine.policy().max_attempts(), None);
+    /// ```
+    pub fn with_config(policy: ReconnectPolicy, config: Config, seed: u64) -> Self {
+        Reconnector {
+            policy,
+            parser: Parser::with_config(config),
+            rng: seed,
+            state: State::Ready,
+            failures: 0,
+            outage_since: None,
+            delivered: false,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// The policy it follows.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{ReconnectPolicy, Reconnector};
+    ///
+    /// assert_eq!(Reconnector::new(ReconnectPolicy::llm(), 0).policy().max_attempts(), Some(3));
+    /// ```
+    pub fn policy(&self) -> &ReconnectPolicy {
+        &self.policy
+    }
+
+    /// The stream's last event ID: what the next request sends as `Last-Event-ID`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let machine = sse_wire::Reconnector::new(Default::default(), 0);
+    /// assert_eq!(machine.last_event_id(), "");
+    /// ```
+    pub fn last_event_id(&self) -> &str {
+        self.parser.last_event_id()
+    }
+
+    /// The server's last valid `retry:`, if it sent one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let machine = sse_wire::Reconnector::new(Default::default(), 0);
+    /// assert_eq!(machine.retry(), None);
+    /// ```
+    pub fn retry(&self) -> Option<Duration> {
+        self.parser.retry()
+    }
+
+    /// Whether the stream is over (ended, failed or closed): `connect` returns `None`, and
+    /// a body still open should be dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut machine = sse_wire::Reconnector::new(Default::default(), 0);
+    /// assert!(!machine.is_finished());
+    /// machine.close();
+    /// assert!(machine.is_finished());
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.state == State::Finished
+    }
+
+    /// Ends the stream for good, at the caller's wish.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut machine = sse_wire::Reconnector::new(Default::default(), 0);
+    /// machine.close();
+    /// assert!(machine.connect(std::time::Duration::ZERO).is_none());
+    /// ```
+    pub fn close(&mut self) {
+        self.state = State::Finished;
+    }
+
+    /// Starts an attempt: the headers to send with the request, or `None` when the stream is
+    /// over. Call it when a retry's delay has passed (or at the start).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut machine = sse_wire::Reconnector::new(Default::default(), 0);
+    /// let headers: Vec<_> = machine.connect(std::time::Duration::ZERO).unwrap().collect();
+    /// assert_eq!(headers[0], ("accept", &b"text/event-stream"[..]));
+    /// ```
+    pub fn connect(&mut self, _now: Duration) -> Option<RequestHeaders<'_>> {
+        match self.state {
+            State::Finished => return None,
+            // The caller gave up on the open body without saying so: that stream is over.
+            State::Open { .. } => self.parser.finish(),
+            State::Ready | State::Connecting => {}
+        }
+        self.state = State::Connecting;
+        Some(RequestHeaders {
+            last_event_id: self.parser.last_event_id(),
+            next: 0,
+        })
+    }
+
+    /// Judges a response: [`Verdict::Open`] for 200 with a content type whose essence is
+    /// `text/event-stream`; [`Verdict::End`] for 204; a retry for a transient status under
+    /// a policy that retries them; otherwise [`Verdict::Fail`] with
+    /// [`ClientError::Status`] or [`ClientError::ContentType`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{ClientError, Reconnector, ResponseHead, Verdict};
+    ///
+    /// let mut machine = Reconnector::new(Default::default(), 0);
+    /// machine.connect(Default::default());
+    /// let verdict = machine.response(Default::default(), &ResponseHead::new(404));
+    /// assert!(matches!(verdict, Verdict::Fail(ClientError::Status { status: 404 })));
+    /// assert!(machine.is_finished());
+    /// ```
+    pub fn response(&mut self, now: Duration, head: &ResponseHead<'_>) -> Verdict {
+        if self.state == State::Finished {
+            return Verdict::End;
+        }
+        match head.status {
+            200 if head.is_event_stream() => {
+                self.state = State::Open { opened_at: now };
+                self.delivered = false;
+                Verdict::Open
+            }
+            200 => self.fail(ClientError::ContentType {
+                content_type: head
+                    .content_type
+                    .map(|value| String::from_utf8_lossy(value).into_owned()),
+            }),
+            204 => {
+                self.state = State::Finished;
+                Verdict::End
+            }
+            status if self.policy.retry_transient() && TRANSIENT.contains(&status) => {
+                self.failures = self.failures.saturating_add(1);
+                self.schedule(now, Cause::Status { status }, head.retry_after_delay())
+            }
+            status => self.fail(ClientError::Status { status }),
+        }
+    }
+
+    /// Feeds a chunk of the open response's body. Ignored unless a response is open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{Reconnector, ResponseHead};
+    ///
+    /// let mut machine = Reconnector::new(Default::default(), 0);
+    /// machine.connect(Default::default());
+    /// machine.response(Default::default(), &ResponseHead::new(200).content_type(b"text/event-stream"));
+    /// machine.feed(&b"data: hi\n\n"[..]);
+    /// assert_eq!(machine.next_event().unwrap()?.data(), "hi");
+    /// # Ok::<(), sse_wire::ParseError>(())
+    /// ```
+    pub fn feed(&mut self, chunk: impl Into<Bytes>) {
+        if matches!(self.state, State::Open { .. }) {
+            self.parser.feed_bytes(chunk);
+        }
+    }
+
+    /// The next event the body completed; `None` until more is fed. A terminal event
+    /// (see [`ReconnectPolicy::terminal`]) is returned, then the stream is over.
+    ///
+    /// An error is an event past the parser's size limit, which was skipped: the stream goes
+    /// on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{ReconnectPolicy, Reconnector, ResponseHead};
+    ///
+    /// let mut machine = Reconnector::new(ReconnectPolicy::llm(), 0);
+    /// machine.connect(Default::default());
+    /// machine.response(Default::default(), &ResponseHead::new(200).content_type(b"text/event-stream"));
+    /// machine.feed(&b"data: tok\n\ndata: [DONE]\n\ndata: after\n\n"[..]);
+    /// assert_eq!(machine.next_event().unwrap()?.data(), "tok");
+    /// assert_eq!(machine.next_event().unwrap()?.data(), "[DONE]");
+    /// assert!(machine.next_event().is_none());
+    /// assert!(machine.is_finished());
+    /// # Ok::<(), sse_wire::ParseError>(())
+    /// ```
+    pub fn next_event(&mut self) -> Option<Result<Event, ParseError>> {
+        self.pending.pop_front().or_else(|| self.pull())
+    }
+
+    /// The next event from the parser while a response is open, with the terminal check.
+    fn pull(&mut self) -> Option<Result<Event, ParseError>> {
+        if !matches!(self.state, State::Open { .. }) {
+            return None;
+        }
+        let event = self.parser.next_event()?;
+        if let Ok(event) = &event {
+            self.delivered();
+            if self.policy.is_terminal(event) {
+                self.state = State::Finished;
+            }
+        }
+        Some(event)
+    }
+
+    /// A connection delivered an event: it was a success, whatever happens next.
+    fn delivered(&mut self) {
+        self.delivered = true;
+        self.failures = 0;
+        self.outage_since = None;
+    }
+
+    /// Reports the end of an attempt: the request failed, the body ended or broke, or the
+    /// idle timeout passed. Events that the end completes are queued for
+    /// [`next_event`](Reconnector::next_event) (a partial event is discarded, and its id
+    /// never takes effect).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sse_wire::{Cause, ClientError, ReconnectPolicy, Reconnector, ResponseHead, Verdict};
+    ///
+    /// // An LLM answer cut off before `[DONE]`, in a stream without ids: not re-sent.
+    /// let mut machine = Reconnector::new(ReconnectPolicy::llm(), 0);
+    /// machine.connect(Default::default());
+    /// machine.response(Default::default(), &ResponseHead::new(200).content_type(b"text/event-stream"));
+    /// machine.feed(&b"data: half an ans"[..]);
+    /// let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+    /// let verdict = machine.disconnected(Default::default(), Cause::Transport(reset.into()));
+    /// assert!(matches!(verdict, Verdict::Fail(ClientError::Truncated(Cause::Transport(_)))));
+    /// assert!(machine.next_event().is_none());
+    /// ```
+    pub fn disconnected(&mut self, now: Duration, cause: Cause) -> Verdict {
+        let opened_at = match self.state {
+            State::Finished | State::Ready => return Verdict::End,
+            State::Connecting => None,
+            State::Open { opened_at } => Some(opened_at),
+        };
+        if opened_at.is_some() {
+            self.parser.finish();
+            while let Some(event) = self.pull() {
+                self.pending.push_back(event);
+                if self.state == State::Finished {
+                    // A terminal event: the rest of the body does not count.
+                    while self.parser.next_event().is_some() {}
+                    return Verdict::End;
+                }
+            }
+        }
+        let stayed_up =
+            opened_at.is_some_and(|at| now.saturating_sub(at) >= self.policy.stable_after());
+        if self.delivered || stayed_up {
+            self.delivered();
+        } else {
+            self.failures = self.failures.saturating_add(1);
+        }
+        self.delivered = false;
+        if matches!(cause, Cause::Ended) && !self.policy.reconnect_on_end() {
+            self.state = State::Finished;
+            return Verdict::End;
+        }
+        if self.policy.resume_needs_id() && self.parser.last_event_id().is_empty() {
+            return self.fail(ClientError::Truncated(cause));
+        }
+        self.schedule(now, cause, None)
+    }
+
+    /// Fails the stream for good.
+    fn fail(&mut self, error: ClientError) -> Verdict {
+        self.state = State::Finished;
+        Verdict::Fail(error)
+    }
+
+    /// Schedules the next attempt after a failure already counted in `failures`, or fails
+    /// when a cap says so.
+    fn schedule(&mut self, now: Duration, cause: Cause, at_least: Option<Duration>) -> Verdict {
+        let since = *self.outage_since.get_or_insert(now);
+        if let Some(max) = self.policy.max_attempts() {
+            if self.failures >= max.max(1) {
+                let attempts = self.failures;
+                return self.fail(ClientError::AttemptsExhausted {
+                    attempts,
+                    last: cause,
+                });
+            }
+        }
+        let delay = self.delay().max(at_least.unwrap_or_default());
+        let elapsed = now.saturating_sub(since).saturating_add(delay);
+        if self
+            .policy
+            .max_reconnect_time()
+            .is_some_and(|max| elapsed > max)
+        {
+            return self.fail(ClientError::TimeExhausted {
+                elapsed: now.saturating_sub(since),
+                last: cause,
+            });
+        }
+        self.state = State::Ready;
+        Verdict::Retry {
+            attempt: self.failures.saturating_add(1),
+            delay,
+            cause,
+        }
+    }
+
+    /// The wait before the next attempt: the reconnection time, floored, plus the backoff
+    /// for the failures in a row (see [`ReconnectPolicy`]).
+    fn delay(&mut self) -> Duration {
+        let unit = self
+            .parser
+            .retry()
+            .unwrap_or(self.policy.initial_retry())
+            .max(self.policy.min_retry());
+        let Some(doublings) = self.failures.checked_sub(1) else {
+            return unit;
+        };
+        let bound = unit
+            .checked_mul(1u32.checked_shl(doublings.min(31)).unwrap_or(u32::MAX))
+            .unwrap_or(Duration::MAX)
+            .min(self.policy.max_backoff());
+        unit.saturating_add(self.jitter(bound))
+    }
+
+    /// A uniformly random duration in `[0, bound]`, to the nanosecond (to the microsecond
+    /// past 584 years).
+    fn jitter(&mut self, bound: Duration) -> Duration {
+        let random = self.next_random();
+        match u64::try_from(bound.as_nanos()) {
+            Ok(nanos) => Duration::from_nanos(random % nanos.saturating_add(1)),
+            Err(_) => {
+                let micros = u64::try_from(bound.as_micros()).unwrap_or(u64::MAX);
+                Duration::from_micros(random % micros.saturating_add(1))
+            }
+        }
+    }
+
+    /// SplitMix64: small, fast, and good enough to spread clients apart.
+    fn next_random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
