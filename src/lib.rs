@@ -144,6 +144,8 @@ pub use client::{
     BoxError, Cause, ClientError, ReconnectPolicy, Reconnector, RequestHeaders, ResponseHead,
     Verdict,
 };
+#[cfg(feature = "reqwest")]
+pub use client::{EventSource, SourceEvent};
 #[cfg(feature = "tokio-util")]
 pub use codec::{EventCodec, FrameCodec};
 pub use encode::KEEP_ALIVE;

@@ -409,7 +409,9 @@ fn failure_count_resets_only_after_an_event_or_staying_up() {
     let stable = ReconnectPolicy::STABLE_AFTER;
     // (what each connection does, the attempt number of the retry after it: the n-th
     // attempt in a row without an event; 1 after a good connection)
-    let cases: &[(&[(&str, Duration)], &[u32])] = &[
+    // Each connection: its body and how long it stays up.
+    type Connections<'a> = &'a [(&'a str, Duration)];
+    let cases: &[(Connections, &[u32])] = &[
         // A bare 200 that closes at once is a failure, every time: the backoff grows.
         (&[("", MS), ("", MS), ("", MS), ("", MS)], &[2, 3, 4, 5]),
         // Comments, retry and id-only blocks are traffic, not events.

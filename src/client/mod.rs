@@ -23,10 +23,14 @@
 //! See [`ReconnectPolicy`] for the defaults and why they are what they are.
 
 mod error;
+#[cfg(feature = "reqwest")]
+mod event_source;
 mod http_date;
 mod machine;
 mod policy;
 
 pub use error::{BoxError, Cause, ClientError};
+#[cfg(feature = "reqwest")]
+pub use event_source::{EventSource, SourceEvent};
 pub use machine::{Reconnector, RequestHeaders, ResponseHead, Verdict};
 pub use policy::ReconnectPolicy;
