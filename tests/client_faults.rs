@@ -258,27 +258,49 @@ async fn transient_503_then_200_is_retried_under_the_opt_in_honouring_retry_afte
 async fn redirects_301_302_303_307_are_followed() {
     bounded(async {
         for code in [301, 302, 303, 307] {
-            let mut server = Server::start(move |_, seen| {
+            let server = Server::start(move |_, seen| {
                 if seen.path == "/events" {
                     Reply::status(code).header("location", "/moved")
                 } else {
-                    Reply::sse(vec![Step::Send("id: 9\ndata: moved\n\n")])
+                    Reply::sse(vec![Step::Send("retry: 10\nid: 9\ndata: moved\n\n")])
                 }
             })
             .await;
-            let mut source = server.get().policy(quick().with_max_attempts(Some(1)));
-            let (items, _, _) = run(&mut source, 3).await;
+            let mut source = server.get().policy(quick());
+            let (items, _, _) = run(&mut source, 5).await;
             assert_eq!(
                 items,
-                [Item::Open, msg("moved", "9"), Item::Retrying(1, "ended")],
+                [
+                    Item::Open,
+                    msg("moved", "9"),
+                    Item::Retrying(1, "ended"),
+                    Item::Open,
+                    msg("moved", "9")
+                ],
                 "{code}"
             );
-            server.wait_for(2).await;
-            let seen = server.seen();
-            let paths: Vec<_> = seen.iter().map(|s| s.path.as_str()).collect();
-            assert_eq!(paths[..2], ["/events", "/moved"], "{code}");
-            assert_eq!(seen[1].method, "GET");
             source.close();
+            let seen = server.seen();
+            // The reconnection goes where the redirect led, as in browsers.
+            let requests: Vec<_> = seen
+                .iter()
+                .map(|s| {
+                    (
+                        s.method.as_str(),
+                        s.path.as_str(),
+                        s.last_event_id.as_deref(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                requests,
+                [
+                    ("GET", "/events", None),
+                    ("GET", "/moved", None),
+                    ("GET", "/moved", Some("9"))
+                ],
+                "{code}"
+            );
         }
     })
     .await;

@@ -80,9 +80,10 @@ enum Connection {
 ///
 /// The factory runs again for every attempt, so POST bodies and freshly rotated tokens work.
 /// The `Accept`, `Cache-Control` and `Last-Event-ID` headers are set on what it builds.
-/// Redirects are followed as the client's redirect policy says (reqwest: up to 10); a
-/// redirect loop or a request that cannot be built fails the stream with
-/// [`ClientError::Transport`]. It needs a tokio runtime with timers enabled.
+/// Redirects are followed as the client's redirect policy says (reqwest: up to 10), and,
+/// as in browsers, reconnections then go to the URL the redirects led to. A redirect loop
+/// or a request that cannot be built fails the stream with [`ClientError::Transport`]. It
+/// needs a tokio runtime with timers enabled.
 ///
 /// Differences from a browser's `EventSource`, on purpose: a backoff is added on top of the
 /// reconnection time while attempts keep failing (never less than the server's `retry:`),
@@ -129,6 +130,11 @@ pub struct EventSource {
     connection: Connection,
     /// The item that ends the stream, yielded once the events before it are out.
     last: Option<Result<SourceEvent, ClientError>>,
+    /// The URL of the request in flight, and where the last response came from when a
+    /// redirect led elsewhere: reconnections go there, as in browsers (the standard fetches
+    /// the same request again, whose URL the redirects changed).
+    requested: Option<reqwest::Url>,
+    redirected: Option<reqwest::Url>,
 }
 
 impl EventSource {
@@ -153,6 +159,8 @@ impl EventSource {
             started: Instant::now(),
             connection: Connection::Idle,
             last: None,
+            requested: None,
+            redirected: None,
         }
     }
 
@@ -290,6 +298,10 @@ impl EventSource {
             Ok(request) => request,
             Err(error) => return self.fail(ClientError::Transport(Box::new(error))),
         };
+        if let Some(url) = &self.redirected {
+            request.url_mut().clone_from(url);
+        }
+        self.requested = Some(request.url().clone());
         for (name, value) in headers {
             // An id with control characters cannot go into a header; leave it out rather
             // than fail the stream (browsers cannot send it either).
@@ -303,6 +315,9 @@ impl EventSource {
     }
 
     fn response(&mut self, response: reqwest::Response) -> Option<SourceEvent> {
+        if self.requested.as_ref() != Some(response.url()) {
+            self.redirected = Some(response.url().clone());
+        }
         let headers = response.headers();
         let mut head = ResponseHead::new(response.status().as_u16());
         if let Some(value) = headers.get(CONTENT_TYPE) {

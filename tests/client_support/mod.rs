@@ -139,7 +139,7 @@ impl Server {
                             request
                                 .headers()
                                 .get(name)
-                                .map(|v| String::from_utf8(v.as_bytes().to_vec()).unwrap())
+                                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                         };
                         let mut seen = Seen {
                             method: request.method().to_string(),
