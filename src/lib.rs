@@ -37,6 +37,9 @@
 //! # Ok::<(), sse_wire::ParseError>(())
 //! ```
 //!
+//! To reconnect as a browser's `EventSource` does, `EventSource` (feature `reqwest`) does it
+//! all over reqwest; [`Reconnector`] has the same rules without I/O, for any HTTP client.
+//!
 //! # The wire format in brief
 //!
 //! A stream is UTF-8 text made of lines. A line is `field: value`, a comment starting with
@@ -106,6 +109,9 @@
 //!   [`response_headers`].
 //! - `json`: [`EventBuilder::json_data`], data serialized with serde_json.
 //! - `tokio-util`: [`EventCodec`] and [`FrameCodec`] for `FramedRead` / `FramedWrite`.
+//! - `reqwest`: `EventSource`, a client that reconnects as the standard says (and safer),
+//!   over reqwest 0.13 with tokio timers. The rules themselves, [`Reconnector`] and
+//!   [`ReconnectPolicy`], are in the core and need no feature.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![forbid(unsafe_code)]
