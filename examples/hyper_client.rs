@@ -26,7 +26,7 @@ async fn main() -> Result<(), BoxError> {
     // The seed spreads clients' backoff apart: any source of randomness will do.
     let mut machine = Reconnector::new(policy, std::process::id().into());
     let start = Instant::now();
-    while let Some(headers) = machine.connect(start.elapsed()) {
+    while let Some(headers) = machine.connect() {
         let mut request =
             Request::get(&url).header("host", url.authority().map_or("", |a| a.as_str()));
         for (name, value) in headers {

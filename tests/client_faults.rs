@@ -547,3 +547,10 @@ async fn close_ends_the_stream_and_drop_leaves_no_timer_behind() {
     })
     .await;
 }
+
+#[test]
+fn event_source_is_send_and_unpin() {
+    fn send_unpin<T: Send + Unpin + 'static>() {}
+    send_unpin::<EventSource>();
+    send_unpin::<SourceEvent>();
+}

@@ -14,9 +14,9 @@ fn ok() -> ResponseHead<'static> {
 }
 
 /// The headers `connect` returns, as owned pairs.
-fn connect(machine: &mut Reconnector, now: Duration) -> Vec<(&'static str, Vec<u8>)> {
+fn connect(machine: &mut Reconnector) -> Vec<(&'static str, Vec<u8>)> {
     machine
-        .connect(now)
+        .connect()
         .expect("the stream is not over")
         .map(|(name, value)| (name, value.to_vec()))
         .collect()
@@ -33,7 +33,7 @@ fn last_event_id_header(headers: &[(&'static str, Vec<u8>)]) -> Option<String> {
 
 /// Connects and opens a response at `now`.
 fn open(machine: &mut Reconnector, now: Duration) -> Vec<(&'static str, Vec<u8>)> {
-    let headers = connect(machine, now);
+    let headers = connect(machine);
     let verdict = machine.response(now, &ok());
     assert!(matches!(verdict, Verdict::Open), "{verdict:?}");
     headers
@@ -110,7 +110,7 @@ fn request_headers_accept_no_cache_and_last_event_id_only_when_non_empty() {
             now += MS;
             let (_, delay) = retry(machine.disconnected(now, Cause::Ended));
             now += delay;
-            let headers = connect(&mut machine, now);
+            let headers = connect(&mut machine);
             assert_eq!(&headers[..2], &first[..], "{bodies:?}");
             assert_eq!(
                 last_event_id_header(&headers).as_deref(),
@@ -174,7 +174,7 @@ fn response_200_event_stream_opens_204_ends_anything_else_fails() {
     for (status, content_type, want) in cases {
         for policy in [ReconnectPolicy::event_source(), ReconnectPolicy::llm()] {
             let mut machine = Reconnector::new(policy, 3);
-            connect(&mut machine, Duration::ZERO);
+            connect(&mut machine);
             let mut head = ResponseHead::new(*status);
             if let Some(value) = content_type {
                 head = head.content_type(value.as_bytes());
@@ -192,7 +192,7 @@ fn response_200_event_stream_opens_204_ends_anything_else_fails() {
             // Whatever ended or failed the stream, nothing follows it.
             assert_eq!(machine.is_finished(), got != Want::Open);
             if got != Want::Open {
-                assert!(machine.connect(Duration::ZERO).is_none());
+                assert!(machine.connect().is_none());
             }
         }
     }
@@ -237,7 +237,7 @@ fn transient_statuses_retry_only_when_opted_in_with_retry_after_as_a_lower_bound
     for &(status, retry_after, least) in cases {
         let policy = exact().with_retry_transient(true);
         let mut machine = Reconnector::new(policy, 5);
-        connect(&mut machine, Duration::ZERO);
+        connect(&mut machine);
         let mut head = ResponseHead::new(status).date(date.as_bytes());
         if let Some(value) = retry_after {
             head = head.retry_after(value.as_bytes());
@@ -254,13 +254,13 @@ fn transient_statuses_retry_only_when_opted_in_with_retry_after_as_a_lower_bound
         assert_eq!((attempt, named), (2, status));
         assert_eq!(delay, least, "{status} {retry_after:?}");
         // Then a 200 opens as usual.
-        connect(&mut machine, delay);
+        connect(&mut machine);
         assert!(matches!(machine.response(delay, &ok()), Verdict::Open));
     }
     // Other statuses still fail under the opt-in.
     for status in [400, 401, 403, 404, 410, 500, 501, 505] {
         let mut machine = Reconnector::new(exact().with_retry_transient(true), 5);
-        connect(&mut machine, Duration::ZERO);
+        connect(&mut machine);
         let verdict = machine.response(Duration::ZERO, &ResponseHead::new(status));
         assert!(
             matches!(verdict, Verdict::Fail(ClientError::Status { .. })),
@@ -371,7 +371,7 @@ fn backoff_is_exponential_full_jitter_capped() {
             assert!(delay >= unit && delay <= unit + *bound, "#{n}: {delay:?}");
             maxima[n] = maxima[n].max(delay - unit);
             minima[n] = minima[n].min(delay - unit);
-            connect(&mut machine, Duration::ZERO);
+            connect(&mut machine);
         }
     }
     // Full jitter: the draws spread over the whole range (with 400 seeds, within 5%).
@@ -395,7 +395,7 @@ fn jitter_depends_only_on_the_seed() {
         let mut machine = Reconnector::new(ReconnectPolicy::event_source(), seed);
         (0..6)
             .map(|_| {
-                connect(&mut machine, Duration::ZERO);
+                connect(&mut machine);
                 retry(machine.disconnected(Duration::ZERO, reset())).1
             })
             .collect::<Vec<_>>()
@@ -444,9 +444,9 @@ fn failure_count_resets_only_after_an_event_or_staying_up() {
     }
     // Failed connects and transient statuses count too.
     let mut machine = Reconnector::new(exact().with_retry_transient(true), 2);
-    connect(&mut machine, Duration::ZERO);
+    connect(&mut machine);
     assert_eq!(retry(machine.disconnected(Duration::ZERO, reset())).0, 2);
-    connect(&mut machine, Duration::ZERO);
+    connect(&mut machine);
     assert_eq!(
         retry(machine.response(Duration::ZERO, &ResponseHead::new(503))).0,
         3
@@ -480,7 +480,7 @@ fn max_attempts_caps_failures_in_a_row() {
                     assert_eq!(i + 1, connections.len(), "failed early: {connections:?}");
                     assert_eq!(attempts, cap.max(1));
                     assert!(matches!(last, Cause::Transport(_)));
-                    assert!(machine.connect(Duration::ZERO).is_none());
+                    assert!(machine.connect().is_none());
                 }
                 other => panic!("{other:?}"),
             }
@@ -491,7 +491,7 @@ fn max_attempts_caps_failures_in_a_row() {
     // Without a cap, it goes on.
     let mut machine = Reconnector::new(exact(), 4);
     for _ in 0..1000 {
-        connect(&mut machine, Duration::ZERO);
+        connect(&mut machine);
         retry(machine.disconnected(Duration::ZERO, reset()));
     }
 }
@@ -508,7 +508,7 @@ fn max_reconnect_time_caps_the_outage() {
     for _ in 0..3 {
         let (_, delay) = retry(machine.disconnected(now, reset()));
         now += delay;
-        connect(&mut machine, now);
+        connect(&mut machine);
     }
     match machine.disconnected(now, reset()) {
         Verdict::Fail(ClientError::TimeExhausted { elapsed, .. }) => {
@@ -516,7 +516,7 @@ fn max_reconnect_time_caps_the_outage() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(machine.connect(now).is_none());
+    assert!(machine.connect().is_none());
 }
 
 #[test]
@@ -577,7 +577,7 @@ fn llm_terminal_event_or_end_of_body_ends_cleanly() {
         }
         assert_eq!(got, want, "{body:?}");
         assert!(machine.is_finished());
-        assert!(machine.connect(MS).is_none(), "{body:?}: a second request");
+        assert!(machine.connect().is_none(), "{body:?}: a second request");
     }
     // A caller's predicate replaces `[DONE]`.
     let policy = ReconnectPolicy::llm().with_terminal(Some(|e| e.event_type() == "stop"));
@@ -610,13 +610,13 @@ fn llm_break_before_terminal_resumes_only_with_a_last_event_id() {
             open(&mut machine, Duration::ZERO);
             feed(&mut machine, body);
             match (machine.disconnected(MS, cause), resumes) {
-                (Verdict::Retry { delay, .. }, Some(id)) => {
-                    let headers = connect(&mut machine, MS + delay);
+                (Verdict::Retry { .. }, Some(id)) => {
+                    let headers = connect(&mut machine);
                     assert_eq!(last_event_id_header(&headers).as_deref(), Some(id));
                 }
                 (Verdict::Fail(error @ ClientError::Truncated(_)), None) => {
                     assert_eq!(error.to_string(), "truncated before the terminal event");
-                    assert!(machine.connect(MS).is_none(), "{body:?}: a second request");
+                    assert!(machine.connect().is_none(), "{body:?}: a second request");
                 }
                 (other, _) => panic!("{body:?}: {other:?}"),
             }
@@ -624,12 +624,12 @@ fn llm_break_before_terminal_resumes_only_with_a_last_event_id() {
     }
     // A request that fails before any response is not re-sent either.
     let mut machine = Reconnector::new(ReconnectPolicy::llm(), 0);
-    connect(&mut machine, Duration::ZERO);
+    connect(&mut machine);
     assert!(matches!(
         machine.disconnected(MS, reset()),
         Verdict::Fail(ClientError::Truncated(Cause::Transport(_)))
     ));
-    assert!(machine.connect(MS).is_none());
+    assert!(machine.connect().is_none());
 }
 
 #[test]
@@ -663,10 +663,10 @@ fn nothing_follows_a_fatal_verdict_or_close() {
     ];
     for fail in failures {
         let mut machine = Reconnector::new(ReconnectPolicy::event_source(), 0);
-        connect(&mut machine, Duration::ZERO);
+        connect(&mut machine);
         fail(&mut machine);
         assert!(machine.is_finished());
-        assert!(machine.connect(MS).is_none());
+        assert!(machine.connect().is_none());
         assert!(matches!(machine.disconnected(MS, reset()), Verdict::End));
         assert!(matches!(machine.response(MS, &ok()), Verdict::End));
         machine.feed(&b"data: late\n\n"[..]);
@@ -696,7 +696,17 @@ proptest! {
             let (_, delay) = retry(machine.disconnected(Duration::ZERO, reset()));
             prop_assert!(delay >= unit);
             prop_assert!(delay <= unit + Duration::from_millis(cap_ms));
-            connect(&mut machine, Duration::ZERO);
+            connect(&mut machine);
         }
     }
+}
+
+#[test]
+fn machine_policy_and_errors_are_send_and_sync() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<Reconnector>();
+    send_sync::<ReconnectPolicy>();
+    send_sync::<Verdict>();
+    send_sync::<ClientError>();
+    send_sync::<Cause>();
 }

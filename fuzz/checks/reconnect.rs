@@ -96,7 +96,7 @@ pub(crate) fn reconnect(input: &[u8]) {
     while !src.is_empty() {
         let verdict = match src.byte() % 6 {
             0 => {
-                let headers: Vec<(&str, Vec<u8>)> = match machine.connect(now) {
+                let headers: Vec<(&str, Vec<u8>)> = match machine.connect() {
                     Some(headers) => headers.map(|(n, v)| (n, v.to_vec())).collect(),
                     None => {
                         assert!(over || machine.is_finished());

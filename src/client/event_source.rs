@@ -288,8 +288,7 @@ impl EventSource {
     }
 
     fn start_request(&mut self) {
-        let now = self.now();
-        let Some(headers) = self.machine.connect(now) else {
+        let Some(headers) = self.machine.connect() else {
             self.connection = Connection::Closed;
             return;
         };

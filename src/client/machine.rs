@@ -23,7 +23,7 @@ const TRANSIENT: [u16; 5] = [408, 429, 502, 503, 504];
 /// use sse_wire::{Reconnector, ResponseHead, Verdict};
 ///
 /// let mut machine = Reconnector::new(Default::default(), 7);
-/// let _headers = machine.connect(std::time::Duration::ZERO);
+/// let _headers = machine.connect();
 /// let verdict = machine.response(std::time::Duration::ZERO, &ResponseHead::new(204));
 /// assert!(matches!(verdict, Verdict::End));
 /// ```
@@ -174,7 +174,7 @@ fn trim(mut bytes: &[u8]) -> &[u8] {
 ///
 /// ```
 /// let mut machine = sse_wire::Reconnector::new(Default::default(), 0);
-/// let headers: Vec<_> = machine.connect(std::time::Duration::ZERO).unwrap().collect();
+/// let headers: Vec<_> = machine.connect().unwrap().collect();
 /// assert_eq!(headers, [("accept", &b"text/event-stream"[..]), ("cache-control", b"no-cache")]);
 /// ```
 #[derive(Debug, Clone)]
@@ -241,7 +241,7 @@ enum State {
 /// let mut machine = Reconnector::new(ReconnectPolicy::event_source(), 42);
 /// let mut now = Duration::ZERO;
 ///
-/// assert_eq!(machine.connect(now).unwrap().count(), 2); // Accept, Cache-Control
+/// assert_eq!(machine.connect().unwrap().count(), 2); // Accept, Cache-Control
 /// let head = ResponseHead::new(200).content_type(b"text/event-stream");
 /// assert!(matches!(machine.response(now, &head), Verdict::Open));
 /// machine.feed(&b"retry: 500\nid: 7\ndata: hello\n\n"[..]);
@@ -254,7 +254,7 @@ enum State {
 /// // After a connection that delivered an event: the server's retry, no backoff.
 /// assert_eq!((attempt, delay), (1, Duration::from_millis(500)));
 ///
-/// let headers: Vec<_> = machine.connect(now + delay).unwrap().collect();
+/// let headers: Vec<_> = machine.connect().unwrap().collect();
 /// assert_eq!(headers[2], ("last-event-id", &b"7"[..]));
 /// # Ok::<(), sse_wire::ParseError>(())
 /// ```
@@ -373,7 +373,7 @@ impl Reconnector {
     /// ```
     /// let mut machine = sse_wire::Reconnector::new(Default::default(), 0);
     /// machine.close();
-    /// assert!(machine.connect(std::time::Duration::ZERO).is_none());
+    /// assert!(machine.connect().is_none());
     /// ```
     pub fn close(&mut self) {
         self.state = State::Finished;
@@ -386,10 +386,10 @@ impl Reconnector {
     ///
     /// ```
     /// let mut machine = sse_wire::Reconnector::new(Default::default(), 0);
-    /// let headers: Vec<_> = machine.connect(std::time::Duration::ZERO).unwrap().collect();
+    /// let headers: Vec<_> = machine.connect().unwrap().collect();
     /// assert_eq!(headers[0], ("accept", &b"text/event-stream"[..]));
     /// ```
-    pub fn connect(&mut self, _now: Duration) -> Option<RequestHeaders<'_>> {
+    pub fn connect(&mut self) -> Option<RequestHeaders<'_>> {
         match self.state {
             State::Finished => return None,
             // The caller gave up on the open body without saying so: that stream is over.
@@ -414,7 +414,7 @@ impl Reconnector {
     /// use sse_wire::{ClientError, Reconnector, ResponseHead, Verdict};
     ///
     /// let mut machine = Reconnector::new(Default::default(), 0);
-    /// machine.connect(Default::default());
+    /// machine.connect();
     /// let verdict = machine.response(Default::default(), &ResponseHead::new(404));
     /// assert!(matches!(verdict, Verdict::Fail(ClientError::Status { status: 404 })));
     /// assert!(machine.is_finished());
@@ -454,7 +454,7 @@ impl Reconnector {
     /// use sse_wire::{Reconnector, ResponseHead};
     ///
     /// let mut machine = Reconnector::new(Default::default(), 0);
-    /// machine.connect(Default::default());
+    /// machine.connect();
     /// machine.response(Default::default(), &ResponseHead::new(200).content_type(b"text/event-stream"));
     /// machine.feed(&b"data: hi\n\n"[..]);
     /// assert_eq!(machine.next_event().unwrap()?.data(), "hi");
@@ -478,7 +478,7 @@ impl Reconnector {
     /// use sse_wire::{ReconnectPolicy, Reconnector, ResponseHead};
     ///
     /// let mut machine = Reconnector::new(ReconnectPolicy::llm(), 0);
-    /// machine.connect(Default::default());
+    /// machine.connect();
     /// machine.response(Default::default(), &ResponseHead::new(200).content_type(b"text/event-stream"));
     /// machine.feed(&b"data: tok\n\ndata: [DONE]\n\ndata: after\n\n"[..]);
     /// assert_eq!(machine.next_event().unwrap()?.data(), "tok");
@@ -525,7 +525,7 @@ impl Reconnector {
     ///
     /// // An LLM answer cut off before `[DONE]`, in a stream without ids: not re-sent.
     /// let mut machine = Reconnector::new(ReconnectPolicy::llm(), 0);
-    /// machine.connect(Default::default());
+    /// machine.connect();
     /// machine.response(Default::default(), &ResponseHead::new(200).content_type(b"text/event-stream"));
     /// machine.feed(&b"data: half an ans"[..]);
     /// let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
