@@ -535,8 +535,10 @@ impl Reconnector {
     /// ```
     pub fn disconnected(&mut self, now: Duration, cause: Cause) -> Verdict {
         let opened_at = match self.state {
-            State::Finished | State::Ready => return Verdict::End,
-            State::Connecting => None,
+            State::Finished => return Verdict::End,
+            // Without a response (or even without `connect`: a caller that reports every
+            // failure here): a failed attempt.
+            State::Ready | State::Connecting => None,
             State::Open { opened_at } => Some(opened_at),
         };
         if opened_at.is_some() {
