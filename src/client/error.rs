@@ -5,6 +5,14 @@ use alloc::string::String;
 use core::time::Duration;
 
 /// An error from the HTTP client, boxed so that no client's type shows in this crate's API.
+///
+/// # Examples
+///
+/// ```
+/// let error: sse_wire::BoxError = std::io::Error::from(std::io::ErrorKind::TimedOut).into();
+/// let cause = sse_wire::Cause::Transport(error);
+/// assert!(std::error::Error::source(&cause).is_some());
+/// ```
 pub type BoxError = Box<dyn core::error::Error + Send + Sync>;
 
 /// Why a connection did not go on: what the caller of
