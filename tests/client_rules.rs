@@ -710,3 +710,33 @@ fn machine_policy_and_errors_are_send_and_sync() {
     send_sync::<ClientError>();
     send_sync::<Cause>();
 }
+
+#[test]
+fn an_abandoned_body_ends_its_stream_before_the_next_attempt() {
+    // (how the caller leaves the open body: a new connect, or a response on it)
+    let ways: &[fn(&mut Reconnector) -> bool] = &[
+        |m| m.connect().is_some(),
+        |m| matches!(m.response(MS, &ok()), Verdict::Open),
+        |m| {
+            matches!(
+                m.response(MS, &ResponseHead::new(503)),
+                Verdict::Retry { .. }
+            )
+        },
+    ];
+    for leave in ways {
+        let mut machine = Reconnector::new(exact().with_retry_transient(true), 0);
+        open(&mut machine, Duration::ZERO);
+        assert_eq!(
+            feed(&mut machine, "id: 1\ndata: a\n\nid: 2\ndata: par"),
+            ["a"]
+        );
+        assert!(leave(&mut machine));
+        if !matches!(machine.response(MS, &ok()), Verdict::Open) {
+            open(&mut machine, MS);
+        }
+        // The cut line does not continue in the next body, and its block's id never counts.
+        assert_eq!(feed(&mut machine, "tial\n\ndata: b\n\n"), ["b"]);
+        assert_eq!(machine.last_event_id(), "1");
+    }
+}

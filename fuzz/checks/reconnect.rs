@@ -128,7 +128,14 @@ pub(crate) fn reconnect(input: &[u8]) {
                     head = head.retry_after(retry_after.as_bytes());
                     Duration::from_secs(retry_after_secs.into())
                 });
+                // A response while a body is open ends that body, as a connect does.
+                if open {
+                    shadow.finish();
+                    while shadow.next_event().is_some() {}
+                    open = false;
+                }
                 let verdict = machine.response(now, &head);
+                drain(&mut machine, &mut shadow, over);
                 if matches!(verdict, Verdict::Open) {
                     assert!(!over);
                     open = true;
@@ -159,7 +166,7 @@ pub(crate) fn reconnect(input: &[u8]) {
                     open = false;
                 }
                 let verdict = machine.disconnected(now, cause);
-                drain(&mut machine, &mut shadow, true);
+                drain(&mut machine, &mut shadow, over);
                 (verdict, None)
             }
             4 => {

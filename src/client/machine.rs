@@ -390,11 +390,10 @@ impl Reconnector {
     /// assert_eq!(headers[0], ("accept", &b"text/event-stream"[..]));
     /// ```
     pub fn connect(&mut self) -> Option<RequestHeaders<'_>> {
-        match self.state {
-            State::Finished => return None,
-            // The caller gave up on the open body without saying so: that stream is over.
-            State::Open { .. } => self.parser.finish(),
-            State::Ready | State::Connecting => {}
+        // The caller gave up on an open body without saying so: that stream is over.
+        self.end_body();
+        if self.state == State::Finished {
+            return None;
         }
         self.state = State::Connecting;
         Some(RequestHeaders {
@@ -420,6 +419,8 @@ impl Reconnector {
     /// assert!(machine.is_finished());
     /// ```
     pub fn response(&mut self, now: Duration, head: &ResponseHead<'_>) -> Verdict {
+        // A response while a body is open: the caller gave that body up.
+        self.end_body();
         if self.state == State::Finished {
             return Verdict::End;
         }
@@ -541,16 +542,10 @@ impl Reconnector {
             State::Ready | State::Connecting => None,
             State::Open { opened_at } => Some(opened_at),
         };
-        if opened_at.is_some() {
-            self.parser.finish();
-            while let Some(event) = self.pull() {
-                self.pending.push_back(event);
-                if self.state == State::Finished {
-                    // A terminal event: the rest of the body does not count.
-                    while self.parser.next_event().is_some() {}
-                    return Verdict::End;
-                }
-            }
+        self.end_body();
+        if self.state == State::Finished {
+            // A terminal event completed by the end of the body.
+            return Verdict::End;
         }
         let stayed_up =
             opened_at.is_some_and(|at| now.saturating_sub(at) >= self.policy.stable_after());
@@ -568,6 +563,22 @@ impl Reconnector {
             return self.fail(ClientError::Truncated(cause));
         }
         self.schedule(now, cause, None)
+    }
+
+    /// Ends the open body's stream, if one is open: what it completes is queued for
+    /// `next_event` (a terminal event among it finishes the machine; what follows it does
+    /// not count).
+    fn end_body(&mut self) {
+        if !matches!(self.state, State::Open { .. }) {
+            return;
+        }
+        self.parser.finish();
+        while let Some(event) = self.pull() {
+            self.pending.push_back(event);
+        }
+        if self.state == State::Finished {
+            while self.parser.next_event().is_some() {}
+        }
     }
 
     /// Fails the stream for good.
