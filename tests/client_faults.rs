@@ -20,6 +20,7 @@ enum Item {
     Message(String, String),
     Open,
     Retrying(u32, &'static str),
+    Skipped,
 }
 
 fn cause_name(cause: &Cause) -> &'static str {
@@ -62,6 +63,7 @@ async fn run(
                 delays.push(delay);
                 items.push(Item::Retrying(attempt, cause_name(&cause)));
             }
+            Some(Ok(SourceEvent::Skipped(_))) => items.push(Item::Skipped),
             Some(Ok(other)) => panic!("unexpected {other:?}"),
         }
     }
@@ -553,4 +555,27 @@ fn event_source_is_send_and_unpin() {
     fn send_unpin<T: Send + Unpin + 'static>() {}
     send_unpin::<EventSource>();
     send_unpin::<SourceEvent>();
+}
+
+#[tokio::test]
+async fn an_event_past_the_size_limit_is_skipped_and_the_stream_goes_on() {
+    bounded(async {
+        let server = Server::start(|_, _| {
+            Reply::sse(vec![Step::Send("data: far too long\n\ndata: ok\n\n")])
+        })
+        .await;
+        // The limit and the policy, in either order.
+        for order in [false, true] {
+            let config = sse_wire::Config::new().max_event_size(8);
+            let policy = quick().with_reconnect_on_end(false);
+            let mut source = match order {
+                false => server.get().config(config).policy(policy),
+                true => server.get().policy(policy).config(config),
+            };
+            let (items, error, _) = run(&mut source, 10).await;
+            assert!(error.is_none());
+            assert_eq!(items, [Item::Open, Item::Skipped, msg("ok", "")]);
+        }
+    })
+    .await;
 }

@@ -126,6 +126,8 @@ enum Connection {
 pub struct EventSource {
     factory: Factory,
     machine: Reconnector,
+    /// The parser's limits, kept so that `policy` and `config` can come in either order.
+    config: Config,
     started: Instant,
     connection: Connection,
     /// The item that ends the stream, yielded once the events before it are out.
@@ -156,6 +158,7 @@ impl EventSource {
         EventSource {
             factory: Box::new(factory),
             machine: Reconnector::new(ReconnectPolicy::event_source(), seed()),
+            config: Config::new(),
             started: Instant::now(),
             connection: Connection::Idle,
             last: None,
@@ -178,11 +181,13 @@ impl EventSource {
     /// assert_eq!(source.reconnect_policy().max_attempts(), Some(3));
     /// ```
     #[must_use]
-    pub fn policy(self, policy: ReconnectPolicy) -> Self {
-        self.with_machine(Reconnector::new(policy, seed()))
+    pub fn policy(mut self, policy: ReconnectPolicy) -> Self {
+        self.machine = Reconnector::with_config(policy, self.config, seed());
+        self
     }
 
-    /// Parses with the given limits (see [`Config`]); call it before the first poll.
+    /// Parses with the given limits (see [`Config`]); call it before the first poll. It
+    /// keeps the policy set before it, and [`policy`](EventSource::policy) keeps it.
     ///
     /// # Examples
     ///
@@ -195,14 +200,10 @@ impl EventSource {
     /// assert!(source.reconnect_policy().reconnect_on_end());
     /// ```
     #[must_use]
-    pub fn config(self, config: Config) -> Self {
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
         let policy = *self.machine.policy();
-        self.with_machine(Reconnector::with_config(policy, config, seed()))
-    }
-
-    fn with_machine(mut self, machine: Reconnector) -> Self {
-        self.machine = machine;
-        self
+        self.policy(policy)
     }
 
     /// The policy it follows.
