@@ -14,7 +14,8 @@ use reqwest::header::{HeaderName, HeaderValue, CONTENT_TYPE, DATE, RETRY_AFTER};
 use tokio::time::{Instant, Sleep};
 
 use super::error::{Cause, ClientError};
-use super::machine::{Reconnector, ResponseHead, Verdict};
+use super::head::ResponseHead;
+use super::machine::{Reconnector, Verdict};
 use super::policy::ReconnectPolicy;
 use crate::{Config, Event, ParseError};
 

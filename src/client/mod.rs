@@ -25,6 +25,7 @@
 mod error;
 #[cfg(feature = "reqwest")]
 mod event_source;
+mod head;
 mod http_date;
 mod machine;
 mod policy;
@@ -32,5 +33,6 @@ mod policy;
 pub use error::{BoxError, Cause, ClientError};
 #[cfg(feature = "reqwest")]
 pub use event_source::{EventSource, SourceEvent};
-pub use machine::{Reconnector, RequestHeaders, ResponseHead, Verdict};
+pub use head::{RequestHeaders, ResponseHead};
+pub use machine::{Reconnector, Verdict};
 pub use policy::ReconnectPolicy;
