@@ -37,6 +37,9 @@
 //! # Ok::<(), sse_wire::ParseError>(())
 //! ```
 //!
+//! To reconnect as a browser's `EventSource` does, `EventSource` (feature `reqwest`) does it
+//! all over reqwest; [`Reconnector`] has the same rules without I/O, for any HTTP client.
+//!
 //! # The wire format in brief
 //!
 //! A stream is UTF-8 text made of lines. A line is `field: value`, a comment starting with
@@ -112,6 +115,9 @@
 //! - `tokio-util`: [`EventCodec`] and [`FrameCodec`] for `FramedRead` / `FramedWrite`.
 //! - `hub`: [`Hub`], fan-out to many clients from one bounded ring of events encoded once,
 //!   with resume by `Last-Event-ID`; runtime-agnostic.
+//! - `reqwest`: `EventSource`, a client that reconnects as the standard says (and safer),
+//!   over reqwest 0.13 with tokio timers. The rules themselves, [`Reconnector`] and
+//!   [`ReconnectPolicy`], are in the core and need no feature.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![forbid(unsafe_code)]
@@ -131,6 +137,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod client;
 #[cfg(feature = "tokio-util")]
 mod codec;
 mod encode;
@@ -147,6 +154,12 @@ mod small;
 #[cfg(feature = "stream")]
 mod stream;
 
+pub use client::{
+    BoxError, Cause, ClientError, ReconnectPolicy, Reconnector, RequestHeaders, ResponseHead,
+    Verdict,
+};
+#[cfg(feature = "reqwest")]
+pub use client::{EventSource, SourceEvent};
 #[cfg(feature = "tokio-util")]
 pub use codec::{EventCodec, FrameCodec};
 pub use encode::KEEP_ALIVE;

@@ -66,3 +66,8 @@ fn roundtrip_corpus_decodes_to_what_was_built() {
 fn decode_stream_corpus_yields_what_the_parser_yields() {
     replay("decode_stream", checks::decode::decode_stream);
 }
+
+#[test]
+fn reconnect_corpus_keeps_the_machine_invariants() {
+    replay("reconnect", checks::reconnect::reconnect);
+}

@@ -21,6 +21,7 @@ pub(crate) mod hub;
 
 #[cfg(feature = "stream")]
 pub(crate) mod decode;
+pub(crate) mod reconnect;
 
 use bytes::{Bytes, BytesMut};
 use sse_wire::{Config, EncodeError, Event, EventBuilder, Frame, ParseError, Parser, Text};
