@@ -130,6 +130,7 @@ mod codec;
 mod encode;
 mod error;
 mod event;
+mod event_ref;
 #[cfg(feature = "http-body")]
 mod http;
 #[cfg(feature = "json")]
@@ -144,6 +145,7 @@ pub use codec::{EventCodec, FrameCodec};
 pub use encode::KEEP_ALIVE;
 pub use error::{DecodeError, EncodeError, ParseError};
 pub use event::{Event, EventBuilder, Frame, Text};
+pub use event_ref::EventRef;
 #[cfg(feature = "http-body")]
 pub use http::{response_headers, SseBody};
 #[cfg(feature = "json")]

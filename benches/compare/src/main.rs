@@ -2,7 +2,8 @@
 //!
 //! `cargo run --release` here prints the Markdown tables of the README's "Performance"
 //! section. Arguments filter workloads by name (`cargo run --release -- ticker`); the
-//! environment variable `ROUNDS` sets the rounds per cell (default 5).
+//! environment variable `ROUNDS` sets the rounds per cell (default 5), and `SECTION=parse`
+//! or `SECTION=encode` prints one half of the tables.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -23,6 +24,8 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 #[allow(dead_code)]
 #[path = "../../workloads/mod.rs"]
 mod workloads;
+
+mod encode_ref;
 
 use workloads::{Spec, Tally, Workload};
 
@@ -581,7 +584,8 @@ fn parse_tables(workloads: &[Workload], rounds: usize) {
 /// Encodes every spec; hands the wire bytes to `sink` in pieces.
 type EncodeFn = fn(&'static [Spec], &[sse_wire::Event], &mut dyn FnMut(&[u8]));
 
-const ENCODERS: [(&str, EncodeFn); 4] = [
+const ENCODERS: [(&str, EncodeFn); 5] = [
+    ("sse-wire `EventRef`", encode_ref::sse_wire_event_ref),
     ("sse-wire `encode`", sse_wire_encode),
     ("sse-wire build + `encode`", sse_wire_build_encode),
     ("axum 0.8.9 `Event` + `Sse` body", axum_encode),
@@ -832,7 +836,13 @@ fn main() {
     }
     let rounds = rounds();
     let start = Instant::now();
-    parse_tables(&workloads, rounds);
-    encode_tables(&workloads, rounds);
+    // `SECTION=parse` or `SECTION=encode`: one half of the tables.
+    let section = std::env::var("SECTION").unwrap_or_default();
+    if section != "encode" {
+        parse_tables(&workloads, rounds);
+    }
+    if section != "parse" {
+        encode_tables(&workloads, rounds);
+    }
     eprintln!("took {:.0} s", start.elapsed().as_secs_f64());
 }
