@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::BytesMut;
-use sse_wire::{EncodeError, Event, EventBuilder, Frame, Parser, KEEP_ALIVE};
+use sse_wire::{EncodeError, Event, EventBuilder, EventRef, Frame, Parser, KEEP_ALIVE};
 
 /// Builds, checks the exact wire bytes, and checks `encoded_len` and the round trip.
 fn wire(builder: EventBuilder, expected: &str) {
@@ -266,4 +266,153 @@ fn public_types_are_send_sync_and_static() {
     check::<sse_wire::Text>();
     check::<sse_wire::ParseError>();
     check::<EncodeError>();
+    check::<EventRef<'static>>();
+}
+
+// ---------------------------------------------------------------------------------------
+// `EventRef`: the borrowed path writes what the builder's event writes, and refuses what
+// the builder refuses, writing nothing.
+
+/// Encodes `event` after some bytes already in the buffer; checks they are kept.
+fn encode_ref(event: EventRef<'_>) -> Result<String, EncodeError> {
+    let mut buf = BytesMut::from(&b"kept"[..]);
+    let result = event.encode(&mut buf);
+    assert_eq!(&buf[..4], b"kept", "bytes before the event changed");
+    match result {
+        Ok(()) => Ok(String::from_utf8(buf[4..].to_vec()).expect("UTF-8 out")),
+        Err(error) => {
+            assert_eq!(&buf[..], b"kept", "{error:?}, yet bytes were written");
+            Err(error)
+        }
+    }
+}
+
+macro_rules! encodes_ref {
+    ($($rule:ident: $event:expr => $expected:expr;)*) => {$(
+        #[test]
+        fn $rule() {
+            assert_eq!(encode_ref($event).as_deref(), Ok($expected));
+        }
+    )*};
+}
+
+encodes_ref! {
+    event_ref_data_single_line: EventRef::new("hello") => "data: hello\n\n";
+    event_ref_data_lf_cr_crlf_split_lines: EventRef::new("a\nb\rc\r\nd") => "data: a\ndata: b\ndata: c\ndata: d\n\n";
+    event_ref_data_lf_cr_is_two_breaks: EventRef::new("a\n\rb") => "data: a\ndata: \ndata: b\n\n";
+    event_ref_data_trailing_cr_keeps_empty_line: EventRef::new("a\r") => "data: a\ndata: \n\n";
+    event_ref_data_only_breaks: EventRef::new("\r\n\r\n") => "data: \ndata: \ndata: \n\n";
+    event_ref_data_empty_still_dispatches: EventRef::new("") => "data: \n\n";
+    event_ref_data_leading_space_survives: EventRef::new("  x") => "data:   x\n\n";
+    event_ref_event_type_empty_is_default: EventRef::new("1").event("") => "data: 1\n\n";
+    event_ref_id_empty_resets: EventRef::new("1").id("") => "id: \ndata: 1\n\n";
+    event_ref_retry_largest: EventRef::new("1").retry(Duration::from_millis(u64::MAX))
+        => "retry: 18446744073709551615\ndata: 1\n\n";
+    event_ref_comment_breaks_split: EventRef::new("1").comment("a\r\nb\rc") => ": a\n: b\n: c\ndata: 1\n\n";
+    event_ref_second_comment_replaces_the_first: EventRef::new("1").comment("a").comment("b") => ": b\ndata: 1\n\n";
+    event_ref_fields_in_builder_order: EventRef::new("d").retry(Duration::from_millis(5)).id("i").event("e").comment("c")
+        => ": c\nevent: e\nid: i\nretry: 5\ndata: d\n\n";
+}
+
+macro_rules! rejects_ref {
+    ($($rule:ident: $event:expr => $error:expr;)*) => {$(
+        #[test]
+        fn $rule() {
+            assert_eq!(encode_ref($event), Err($error));
+        }
+    )*};
+}
+
+/// Long values (24 bytes and up) take memchr rather than the plain loop: both are covered.
+const LONG: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+rejects_ref! {
+    event_ref_event_type_with_lf_is_rejected: EventRef::new("x").event("a\nb") => EncodeError::EventTypeLineBreak;
+    event_ref_event_type_with_cr_is_rejected: EventRef::new("x").event("a\r") => EncodeError::EventTypeLineBreak;
+    event_ref_long_event_type_with_lf_is_rejected: EventRef::new("x").event(&format!("{LONG}\n")) => EncodeError::EventTypeLineBreak;
+    event_ref_id_with_lf_is_rejected: EventRef::new("x").id("1\ndata: injected") => EncodeError::IdLineBreak;
+    event_ref_id_with_cr_is_rejected: EventRef::new("x").id("\r1") => EncodeError::IdLineBreak;
+    event_ref_id_with_nul_is_rejected: EventRef::new("x").id("a\0") => EncodeError::IdNul;
+    event_ref_long_id_with_cr_is_rejected: EventRef::new("x").id(&format!("{LONG}\r")) => EncodeError::IdLineBreak;
+    event_ref_long_id_with_nul_is_rejected: EventRef::new("x").id(&format!("{LONG}\0")) => EncodeError::IdNul;
+    event_ref_id_line_break_is_reported_before_nul: EventRef::new("x").id("\0\n") => EncodeError::IdLineBreak;
+    event_ref_retry_past_u64_millis_is_rejected: EventRef::new("x").retry(Duration::MAX) => EncodeError::RetryTooLarge;
+    event_ref_event_type_is_checked_before_id: EventRef::new("x").id("\0").event("\n") => EncodeError::EventTypeLineBreak;
+    event_ref_id_is_checked_before_retry: EventRef::new("x").retry(Duration::MAX).id("\n") => EncodeError::IdLineBreak;
+}
+
+mod event_ref_agrees_with_the_builder {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text rich in what the encoder must get right: every kind of line break, NUL, leading
+    /// spaces, colons, multi-byte characters, the empty string; long enough to cross the
+    /// plain-loop length of the checks. Arbitrary strings too.
+    fn text() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            "a",
+            " ",
+            "  ",
+            "\r",
+            "\n",
+            "\r\n",
+            "\n\r",
+            "\0",
+            ":",
+            "é",
+            "🙂",
+            "data: x",
+            "0123456789",
+        ]);
+        prop_oneof![
+            3 => prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat()),
+            1 => any::<String>(),
+        ]
+    }
+
+    fn retry() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            (0u64..100_000).prop_map(Duration::from_millis),
+            (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        /// Same fields, same result: the same bytes, or the same error and nothing
+        /// written. The builder is called in the order `EventRef` checks its fields.
+        #[test]
+        fn same_bytes_or_same_error(
+            data in text(),
+            event_type in prop::option::of(text()),
+            id in prop::option::of(text()),
+            retry in prop::option::of(retry()),
+            comment in prop::option::of(text()),
+        ) {
+            let mut event = EventRef::new(&data);
+            let mut builder = Event::builder();
+            if let Some(comment) = &comment {
+                event = event.comment(comment);
+                builder = builder.comment(comment.as_str());
+            }
+            if let Some(event_type) = &event_type {
+                event = event.event(event_type);
+                builder = builder.event(event_type);
+            }
+            if let Some(id) = &id {
+                event = event.id(id);
+                builder = builder.id(id);
+            }
+            if let Some(retry) = retry {
+                event = event.retry(retry);
+                builder = builder.retry(retry);
+            }
+            let built = builder.data(data.as_str()).build();
+            let want = built.map(|event| {
+                String::from_utf8(event.to_bytes().to_vec()).expect("UTF-8 out")
+            });
+            prop_assert_eq!(encode_ref(event), want);
+        }
+    }
 }
