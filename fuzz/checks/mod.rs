@@ -18,6 +18,7 @@ use core::time::Duration;
 
 #[cfg(feature = "stream")]
 pub(crate) mod decode;
+pub(crate) mod encode_ref;
 
 use bytes::{Bytes, BytesMut};
 use sse_wire::{Config, EncodeError, Event, EventBuilder, Frame, ParseError, Parser, Text};
