@@ -24,6 +24,11 @@ use crate::{Event, Frame};
 /// ```
 pub const KEEP_ALIVE: &[u8] = b":\n\n";
 
+/// What follows data handed out on its own by [`Event::encode_or_split`]: the end of the data
+/// line and the empty line that ends the block.
+#[cfg(feature = "stream")]
+pub(crate) const DATA_END: &[u8] = b"\n\n";
+
 impl Event {
     /// Appends the event's wire form to `buf`. Reserves once (for data of several lines,
     /// the extra `data: ` prefixes may grow it again); with a reused buffer that has room, it
@@ -48,6 +53,33 @@ impl Event {
     /// ```
     pub fn encode(&self, buf: &mut BytesMut) {
         self.fields(self.retry()).write(buf);
+    }
+
+    /// For a stream that hands large data to the connection without copying it: when the
+    /// data is one line of at least `min` bytes, appends the block up to and including
+    /// `data: ` and returns the data, which the caller sends next, followed by
+    /// [`DATA_END`]; otherwise appends the whole block, as [`encode`](Event::encode) does,
+    /// and returns `None`. `retry` as for [`fields`](Event::fields).
+    #[cfg(feature = "stream")]
+    pub(crate) fn encode_or_split(
+        &self,
+        retry: Option<Duration>,
+        buf: &mut BytesMut,
+        min: usize,
+    ) -> Option<Bytes> {
+        let fields = self.fields(retry);
+        match &self.data {
+            // The data's breaks are all LF (an `Event` holds no CR): one memchr tells.
+            Some(data) if data.len() >= min && memchr::memchr(b'\n', data.as_bytes()).is_none() => {
+                fields.write_before_data(buf);
+                buf.put_slice(b"data: ");
+                Some(data.as_bytes().clone())
+            }
+            _ => {
+                fields.write(buf);
+                None
+            }
+        }
     }
 
     /// The event's fields as the writer takes them; `retry` apart, since a frame leaves it
@@ -116,6 +148,18 @@ impl<'a, C: Iterator<Item = &'a [u8]> + Clone> Fields<'a, C> {
         // second pass over the data, and a buffer with room (the reused one) allocates
         // nothing either way. Each further line may grow the buffer as it is written.
         buf.reserve(self.len_with(|prefix, text| line_len(prefix, text.len())));
+        let mut empty = self.clone().write_before_data(buf);
+        if let Some(data) = self.data {
+            put_lines(buf, b"data: ", data);
+            empty = false;
+        }
+        if !empty {
+            buf.put_u8(b'\n');
+        }
+    }
+
+    /// Appends the comments, `event`, `id` and `retry` lines; whether it wrote nothing.
+    fn write_before_data(self, buf: &mut BytesMut) -> bool {
         let mut empty = true;
         for comment in self.comments {
             put_lines(buf, b": ", comment);
@@ -133,13 +177,7 @@ impl<'a, C: Iterator<Item = &'a [u8]> + Clone> Fields<'a, C> {
             put_retry(buf, retry);
             empty = false;
         }
-        if let Some(data) = self.data {
-            put_lines(buf, b"data: ", data);
-            empty = false;
-        }
-        if !empty {
-            buf.put_u8(b'\n');
-        }
+        empty
     }
 
     /// The exact number of bytes [`write`](Fields::write) appends.

@@ -416,3 +416,148 @@ mod event_ref_agrees_with_the_builder {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// `EncodeStream` hands one-line data of 16 KiB or more to the connection as it is.
+
+#[cfg(feature = "stream")]
+mod large_data_passes_through {
+    use bytes::Bytes;
+    use futures_executor::block_on;
+    use futures_util::{stream, StreamExt};
+    use sse_wire::{EncodeStream, Event, Frame};
+
+    const PASS_THROUGH: usize = 16 * 1024;
+
+    fn chunks<I>(items: Vec<I>) -> Vec<Bytes>
+    where
+        I: sse_wire::EncodeItem<Error = std::convert::Infallible>,
+    {
+        block_on(
+            EncodeStream::new(stream::iter(items))
+                .map(|chunk| chunk.unwrap_or_else(|never| match never {}))
+                .collect(),
+        )
+    }
+
+    fn big(len: usize) -> Event {
+        Event::builder()
+            .event("image")
+            .id("7")
+            .data("x".repeat(len))
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn one_line_data_of_16_kib_is_its_own_chunk_the_events_own_bytes() {
+        let large = big(PASS_THROUGH);
+        let events = vec![Event::from_data("a"), large.clone(), Event::from_data("b")];
+        let want: Vec<u8> = events.iter().flat_map(|e| e.to_bytes().to_vec()).collect();
+        let got = chunks(events);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0], "data: a\n\nevent: image\nid: 7\ndata: ");
+        assert_eq!(
+            got[1].as_ptr(),
+            large.data_bytes().as_ptr(),
+            "data was copied"
+        );
+        assert_eq!(got[1].len(), PASS_THROUGH);
+        assert_eq!(got[2], "\n\ndata: b\n\n");
+        assert_eq!(got.concat(), want);
+    }
+
+    #[test]
+    fn the_block_end_goes_out_alone_when_the_stream_ends() {
+        let large = big(PASS_THROUGH + 1);
+        let got = chunks(vec![large.clone()]);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[2], "\n\n");
+        assert_eq!(got.concat(), large.to_bytes());
+    }
+
+    #[test]
+    fn smaller_or_multi_line_data_is_copied_and_coalesced() {
+        let below = big(PASS_THROUGH - 1);
+        let multi = Event::from_data(format!("{}\n{}", "y".repeat(PASS_THROUGH), "z"));
+        let events = vec![below.clone(), multi.clone()];
+        let got = chunks(events);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0], [below.to_bytes(), multi.to_bytes()].concat());
+    }
+
+    #[test]
+    fn a_frames_event_passes_through_without_its_retry() {
+        let event = Event::builder()
+            .retry(std::time::Duration::from_millis(5))
+            .data("w".repeat(PASS_THROUGH))
+            .build()
+            .unwrap();
+        let frame = Frame::Event(event.clone());
+        let mut want = bytes::BytesMut::new();
+        frame.encode(&mut want);
+        let got = chunks(vec![frame]);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0], "data: ");
+        assert_eq!(got[1].as_ptr(), event.data_bytes().as_ptr());
+        assert_eq!(got.concat(), want);
+    }
+
+    #[test]
+    fn results_pass_through_and_errors_keep_their_place() {
+        let large = big(PASS_THROUGH);
+        let items = vec![
+            Ok(large.clone()),
+            Err("upstream"),
+            Ok(Event::from_data("c")),
+        ];
+        let got: Vec<Result<Bytes, &str>> =
+            block_on(EncodeStream::new(stream::iter(items)).collect());
+        let want: Vec<Result<Bytes, &str>> = vec![
+            Ok(Bytes::from("event: image\nid: 7\ndata: ")),
+            Ok(large.data_bytes().clone()),
+            Ok(Bytes::from("\n\n")),
+            Err("upstream"),
+            Ok(Bytes::from("data: c\n\n")),
+        ];
+        assert_eq!(got, want);
+    }
+
+    mod law {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// Whatever is passed through, the chunks put together are the events' bytes,
+            /// and no chunk is empty.
+            #[test]
+            fn chunks_concatenate_to_the_events(
+                shapes in prop::collection::vec(
+                    (prop::sample::select(vec![0, 1, PASS_THROUGH - 1, PASS_THROUGH, PASS_THROUGH + 3000]), any::<bool>(), any::<bool>()),
+                    0..6,
+                ),
+            ) {
+                let events: Vec<Event> = shapes
+                    .iter()
+                    .map(|&(len, multi_line, retry)| {
+                        let mut data = "d".repeat(len);
+                        if multi_line {
+                            data.insert(len / 2, '\n');
+                        }
+                        let mut builder = Event::builder().data(data);
+                        if retry {
+                            builder = builder.retry(std::time::Duration::from_millis(9));
+                        }
+                        builder.build().unwrap()
+                    })
+                    .collect();
+                let want: Vec<u8> = events.iter().flat_map(|e| e.to_bytes().to_vec()).collect();
+                let got = chunks(events);
+                prop_assert!(got.iter().all(|c| !c.is_empty()));
+                prop_assert_eq!(got.concat(), want);
+            }
+        }
+    }
+}
