@@ -29,13 +29,13 @@ use crate::EncodeError;
 /// use sse_wire::EventRef;
 ///
 /// let mut buf = BytesMut::with_capacity(64 * 1024); // reused for every event
-/// for (i, token) in ["Hel", "lo"].into_iter().enumerate() {
-///     let id = i.to_string();
-///     EventRef::new(token).event("delta").id(&id).encode(&mut buf)?;
+/// // (id, token) pairs, borrowed from wherever they come from.
+/// for (id, token) in [("1", "Hel"), ("2", "lo")] {
+///     EventRef::new(token).event("delta").id(id).encode(&mut buf)?;
 /// }
 /// assert_eq!(
 ///     &buf[..],
-///     b"event: delta\nid: 0\ndata: Hel\n\nevent: delta\nid: 1\ndata: lo\n\n"
+///     b"event: delta\nid: 1\ndata: Hel\n\nevent: delta\nid: 2\ndata: lo\n\n"
 /// );
 /// # Ok::<(), sse_wire::EncodeError>(())
 /// ```

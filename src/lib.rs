@@ -18,6 +18,10 @@
 //! # Ok::<(), sse_wire::EncodeError>(())
 //! ```
 //!
+//! Per token or tick, [`EventRef`] writes borrowed strings straight into the buffer, with
+//! the same checks and the same bytes, and no allocation:
+//! `EventRef::new(token).event("delta").encode(&mut body)?`.
+//!
 //! **Clients** feed the bytes they read, in chunks of any size, to a [`Parser`] and pull
 //! events out; the parser keeps what a reconnection needs:
 //!
@@ -56,6 +60,7 @@
 //!
 //! ```text
 //!  server: Event::builder() -> Event -> encode(&mut BytesMut) -> bytes on the wire
+//!          EventRef::new(&str)   ------> encode(&mut BytesMut) -> bytes on the wire
 //!  client: bytes -> Parser::feed_bytes -> next_event / next_frame -> Event / Frame
 //! ```
 //!

@@ -701,12 +701,15 @@ fn encode_tables(workloads: &[Workload], rounds: usize) {
     println!("\n### Encoding\n");
     println!(
         "Throughput in MB/s of output, median of {rounds} interleaved rounds, ratio to \
-         sse-wire `encode` in parentheses; then heap allocations / bytes allocated per event. \
-         `encode` writes ready `Event`s into one reused `BytesMut`, flushed (cleared) every \
-         64 KiB as a server's socket writes would; \"build + `encode`\" also builds each \
-         `Event` from borrowed strings, which is what axum's and sse-stream's figures include \
-         (their events are consumed by encoding, so they cannot be built ahead). Every \
-         output was parsed back and checked: same events, types, ids and data.\n"
+         sse-wire `EventRef` in parentheses; then heap allocations / bytes allocated per \
+         event. Every column but `encode` starts from the same borrowed strings and ends \
+         with the bytes, which is what a server pays per event: `EventRef` encodes them at \
+         once; \"build + `encode`\" builds an `Event` first; axum and sse-stream build their \
+         own event types (consumed by encoding, so they cannot be built ahead). The sse-wire \
+         columns write into one reused `BytesMut`, flushed (cleared) every 64 KiB as a \
+         server's socket writes would. `encode` writes `Event`s built ahead of time: the \
+         encoder alone. Every output was parsed back and checked: same events, types, ids \
+         and data.\n"
     );
     let mut header = String::from("| workload |");
     let mut rule = String::from("|---|");
