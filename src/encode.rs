@@ -289,19 +289,14 @@ fn put_lines(buf: &mut BytesMut, prefix: &[u8], text: &[u8]) {
 /// CR or CRLF comes without (the wire's line ending is LF), and so does the last line,
 /// which nothing ends. A text of `n` breaks has `n + 1` lines.
 struct Lines<'a> {
-    text: &'a [u8],
-    breaks: memchr::Memchr2<'a>,
-    /// Where the next line starts; `None` once the last line was given.
-    start: Option<usize>,
+    /// What is left of the text, starting with the next line; `None` once the last line
+    /// was given.
+    rest: Option<&'a [u8]>,
 }
 
 impl<'a> Lines<'a> {
     fn new(text: &'a [u8]) -> Self {
-        Lines {
-            text,
-            breaks: memchr::memchr2_iter(b'\r', b'\n', text),
-            start: Some(0),
-        }
+        Lines { rest: Some(text) }
     }
 }
 
@@ -309,22 +304,28 @@ impl<'a> Iterator for Lines<'a> {
     type Item = (&'a [u8], bool);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let start = self.start?;
-        for at in self.breaks.by_ref() {
-            if at < start {
-                continue; // the LF of a CRLF, which ended its line at the CR
+        let rest = self.rest?;
+        let Some(at) = memchr::memchr2(b'\r', b'\n', rest) else {
+            self.rest = None;
+            return Some((rest, true));
+        };
+        // `at` is the index of a CR or LF in `rest`.
+        let (line, after) = rest.split_at(at);
+        Some(match after {
+            [b'\n', after @ ..] => {
+                self.rest = Some(after);
+                (rest.get(..=at).unwrap_or_default(), false)
             }
-            // `at` is the index of a CR or LF in `text`, and `start <= at`.
-            if self.text.get(at) == Some(&b'\n') {
-                self.start = Some(at + 1);
-                return Some((self.text.get(start..=at).unwrap_or_default(), false));
+            [b'\r', b'\n', after @ ..] | [_, after @ ..] => {
+                self.rest = Some(after);
+                (line, true)
             }
-            let crlf = self.text.get(at + 1) == Some(&b'\n');
-            self.start = Some(at + 1 + usize::from(crlf));
-            return Some((self.text.get(start..at).unwrap_or_default(), true));
-        }
-        self.start = None;
-        Some((self.text.get(start..).unwrap_or_default(), true))
+            [] => {
+                debug_assert!(false, "memchr found a break past the end");
+                self.rest = None;
+                (line, true)
+            }
+        })
     }
 }
 
