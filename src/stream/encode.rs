@@ -120,9 +120,10 @@ impl<T: EncodeItem<Error = Infallible>, E> EncodeItem for Result<T, E> {
 
 /// Data of one line at least this long is yielded as a chunk of its own, the very `Bytes`
 /// the event holds, rather than copied into the adapter's buffer. The copy costs more than
-/// the two extra chunks from about 16 KiB: into a sink that copies each chunk once, as a
-/// socket write does, 64 KiB events went from 10 to 21 GB/s (`cargo bench --bench encode`,
-/// "stream"). Smaller data is copied, so that small events still coalesce.
+/// the two extra chunks from about 16 KiB (at 4 KiB the two were level): into a sink that
+/// copies each chunk once, as a socket write does, 64 KiB events went from 7.1 to 10.0 GiB/s
+/// and 1 MiB lines from 6.3 to 10.8 (`cargo bench --bench encode -- stream`). Smaller data
+/// is copied, so that small events still coalesce.
 const PASS_THROUGH: usize = 16 * 1024;
 
 /// The most items one poll takes from the inner stream, so that a stream that is always
