@@ -69,7 +69,8 @@ impl Event {
     ) -> Option<Bytes> {
         let fields = self.fields(retry);
         match &self.data {
-            // The data's breaks are all LF (an `Event` holds no CR): one memchr tells.
+            // The data's breaks are all LF (an `Event` holds no CR), so one memchr tells; on
+            // data of several lines it stops at the first break, and the writer goes on.
             Some(data) if data.len() >= min && memchr::memchr(b'\n', data.as_bytes()).is_none() => {
                 fields.write_before_data(buf);
                 buf.put_slice(b"data: ");
