@@ -70,7 +70,7 @@ impl Event {
         let fields = self.fields(retry);
         match &self.data {
             // The data's breaks are all LF (an `Event` holds no CR), so one memchr tells; on
-            // data of several lines it stops at the first break, and the writer goes on.
+            // data of several lines it stops at the first break: the writer makes the one full pass.
             Some(data) if data.len() >= min && memchr::memchr(b'\n', data.as_bytes()).is_none() => {
                 fields.write_before_data(buf);
                 buf.put_slice(b"data: ");
