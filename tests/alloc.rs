@@ -205,6 +205,31 @@ fn encoding_into_a_reused_buffer_allocates_nothing() {
 }
 
 #[test]
+fn to_bytes_allocates_once_exactly_the_encoded_length() {
+    // `encode` reserves as if each text were one line: it must never reserve past what
+    // `encoded_len` counts, or `to_bytes` would allocate twice.
+    let events = [
+        Event::from_data("one line"),
+        Event::from_data("a\nb\r\nc\rd"),
+        Event::builder()
+            .comment("x\ny")
+            .event("tick")
+            .id("7")
+            .retry(std::time::Duration::from_millis(u64::MAX))
+            .data("")
+            .build()
+            .unwrap(),
+        Event::builder().id("only an id").build().unwrap(),
+    ];
+    for event in &events {
+        let (bytes, allocations, allocated) = counting(|| event.to_bytes());
+        assert_eq!(allocations, 1, "{event:?}");
+        assert_eq!(allocated, event.encoded_len(), "{event:?}");
+        assert_eq!(bytes.len(), event.encoded_len());
+    }
+}
+
+#[test]
 fn encoding_event_refs_from_borrowed_strings_allocates_nothing() {
     // Every field, multi-line data with each kind of line break, short and long (past the
     // plain-loop length) types and ids: the whole per-event path of a server.
