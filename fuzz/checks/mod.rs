@@ -14,11 +14,12 @@
 #[path = "../../tests/oracle/mod.rs"]
 mod oracle;
 
+pub(crate) mod encode_ref;
+
 use core::time::Duration;
 
 #[cfg(feature = "stream")]
 pub(crate) mod decode;
-pub(crate) mod encode_ref;
 
 use bytes::{Bytes, BytesMut};
 use sse_wire::{Config, EncodeError, Event, EventBuilder, Frame, ParseError, Parser, Text};
