@@ -6,6 +6,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use core::time::Duration;
 
+use crate::small::Small;
 use crate::{Event, Frame};
 
 /// A comment block that keeps an idle connection open: `:` and an empty line.
@@ -23,13 +24,20 @@ use crate::{Event, Frame};
 /// ```
 pub const KEEP_ALIVE: &[u8] = b":\n\n";
 
+/// What follows data handed out on its own by [`Event::encode_or_split`]: the end of the data
+/// line and the empty line that ends the block.
+#[cfg(feature = "stream")]
+pub(crate) const DATA_END: &[u8] = b"\n\n";
+
 impl Event {
     /// Appends the event's wire form to `buf`. Reserves once (for data of several lines,
     /// the extra `data: ` prefixes may grow it again); with a reused buffer that has room, it
     /// allocates nothing.
     ///
     /// Layout: comments, `event`, `id`, `retry`, then one `data:` line per line of data and
-    /// an empty line. An event with nothing in it writes nothing.
+    /// an empty line. An event with nothing in it writes nothing. The bytes are those
+    /// [`EventRef::encode`](crate::EventRef::encode) writes for the same fields: both go
+    /// through one writer.
     ///
     /// # Examples
     ///
@@ -44,35 +52,46 @@ impl Event {
     /// assert_eq!(&buf[..], b"data: Hel\n\ndata: lo\n\n");
     /// ```
     pub fn encode(&self, buf: &mut BytesMut) {
-        self.write(buf, self.retry());
+        self.fields(self.retry()).write(buf);
     }
 
-    fn write(&self, buf: &mut BytesMut, retry: Option<Duration>) {
-        // Reserve as if the data were one line: counting its line breaks first would cost a
-        // second pass over it, and a buffer with room (the reused one) allocates nothing
-        // either way. Each further data line may grow the buffer as it is written.
-        let data = self
-            .data
-            .as_ref()
-            .map_or(0, |data| line_len(b"data: ", data.len()));
-        buf.reserve(self.len_besides_data() + data);
-        for comment in self.comment_texts() {
-            put_lines(buf, b": ", comment.as_bytes());
+    /// For a stream that hands large data to the connection without copying it: when the
+    /// data is one line of at least `min` bytes, appends the block up to and including
+    /// `data: ` and returns the data, which the caller sends next, followed by
+    /// [`DATA_END`]; otherwise appends the whole block, as [`encode`](Event::encode) does,
+    /// and returns `None`. `retry` as for [`fields`](Event::fields).
+    #[cfg(feature = "stream")]
+    pub(crate) fn encode_or_split(
+        &self,
+        retry: Option<Duration>,
+        buf: &mut BytesMut,
+        min: usize,
+    ) -> Option<Bytes> {
+        let fields = self.fields(retry);
+        match &self.data {
+            // The data's breaks are all LF (an `Event` holds no CR), so one memchr tells; on
+            // data of several lines it stops at the first break: the writer makes the one full pass.
+            Some(data) if data.len() >= min && memchr::memchr(b'\n', data.as_bytes()).is_none() => {
+                fields.write_before_data(buf);
+                buf.put_slice(b"data: ");
+                Some(data.as_bytes().clone())
+            }
+            _ => {
+                fields.write(buf);
+                None
+            }
         }
-        if !self.event_type.is_empty() {
-            put_line(buf, b"event: ", self.event_type.as_bytes());
-        }
-        if let Some(id) = self.own_id() {
-            put_line(buf, b"id: ", id.as_bytes());
-        }
-        if let Some(retry) = retry {
-            put_retry(buf, retry);
-        }
-        if let Some(data) = &self.data {
-            put_lines(buf, b"data: ", data.as_bytes());
-        }
-        if !self.is_empty() {
-            buf.put_u8(b'\n');
+    }
+
+    /// The event's fields as the writer takes them; `retry` apart, since a frame leaves it
+    /// out.
+    fn fields(&self, retry: Option<Duration>) -> Fields<'_, impl Iterator<Item = &[u8]> + Clone> {
+        Fields {
+            comments: self.comment_texts().iter().map(|c| c.as_bytes().as_ref()),
+            event_type: self.event_type.as_bytes(),
+            id: self.own_id().map(Small::as_bytes),
+            retry: retry.map(millis),
+            data: self.data.as_ref().map(|data| data.as_bytes().as_ref()),
         }
     }
 
@@ -101,40 +120,94 @@ impl Event {
     /// assert_eq!(event.encoded_len(), "data: a\ndata: b\n\n".len());
     /// ```
     pub fn encoded_len(&self) -> usize {
-        let data = self
-            .data
-            .as_ref()
-            .map_or(0, |data| lines_len(b"data: ", data.as_bytes()));
-        self.len_besides_data() + data
+        self.fields(self.retry()).encoded_len()
+    }
+}
+
+/// The fields of one block, borrowed, ready to be written: what [`Event`] and
+/// [`EventRef`](crate::EventRef) both encode through, so that the two cannot disagree on a
+/// byte. Values are already checked: the event type and id hold no CR or LF. Line breaks in
+/// comments and data (CR, LF or CRLF) start new lines.
+#[derive(Clone, Copy)]
+pub(crate) struct Fields<'a, C> {
+    /// Each item is one comment call: its lines become `: ` lines.
+    pub(crate) comments: C,
+    /// Empty for the default type: no `event` line.
+    pub(crate) event_type: &'a [u8],
+    pub(crate) id: Option<&'a [u8]>,
+    /// Milliseconds.
+    pub(crate) retry: Option<u64>,
+    /// `None`: no `data` line, the block dispatches nothing.
+    pub(crate) data: Option<&'a [u8]>,
+}
+
+impl<'a, C: Iterator<Item = &'a [u8]> + Clone> Fields<'a, C> {
+    /// Appends the block: comments, `event`, `id`, `retry`, `data` lines, an empty line.
+    /// Writes nothing when there is nothing to write.
+    pub(crate) fn write(self, buf: &mut BytesMut) {
+        // Reserve as if each text were one line: counting line breaks first would cost a
+        // second pass over the data, and a buffer with room (the reused one) allocates
+        // nothing either way. Each further line may grow the buffer as it is written.
+        buf.reserve(self.len_with(|prefix, text| line_len(prefix, text.len())));
+        let mut empty = self.clone().write_before_data(buf);
+        if let Some(data) = self.data {
+            put_lines(buf, b"data: ", data);
+            empty = false;
+        }
+        if !empty {
+            buf.put_u8(b'\n');
+        }
     }
 
-    /// [`encoded_len`](Event::encoded_len) less the `data` lines.
-    fn len_besides_data(&self) -> usize {
+    /// Appends the comments, `event`, `id` and `retry` lines; whether it wrote nothing.
+    fn write_before_data(self, buf: &mut BytesMut) -> bool {
+        let mut empty = true;
+        for comment in self.comments {
+            put_lines(buf, b": ", comment);
+            empty = false;
+        }
+        if !self.event_type.is_empty() {
+            put_line(buf, b"event: ", self.event_type);
+            empty = false;
+        }
+        if let Some(id) = self.id {
+            put_line(buf, b"id: ", id);
+            empty = false;
+        }
+        if let Some(retry) = self.retry {
+            put_retry(buf, retry);
+            empty = false;
+        }
+        empty
+    }
+
+    /// The exact number of bytes [`write`](Fields::write) appends.
+    pub(crate) fn encoded_len(&self) -> usize {
+        self.len_with(lines_len)
+    }
+
+    /// The block's length, with `lines(prefix, text)` the length of a comment or the data.
+    fn len_with(&self, lines: impl Fn(&[u8], &[u8]) -> usize) -> usize {
         let mut len = 0;
-        for comment in self.comment_texts() {
-            len += lines_len(b": ", comment.as_bytes());
+        for comment in self.comments.clone() {
+            len += lines(b": ", comment);
         }
         if !self.event_type.is_empty() {
             len += line_len(b"event: ", self.event_type.len());
         }
-        if let Some(id) = self.own_id() {
+        if let Some(id) = self.id {
             len += line_len(b"id: ", id.len());
         }
-        if let Some(retry) = self.retry() {
-            len += line_len(b"retry: ", decimal_len(millis(retry)));
+        if let Some(retry) = self.retry {
+            len += line_len(b"retry: ", decimal_len(retry));
         }
-        if !self.is_empty() {
+        if let Some(data) = self.data {
+            len += lines(b"data: ", data);
+        }
+        if len > 0 {
             len += 1;
         }
         len
-    }
-
-    fn is_empty(&self) -> bool {
-        self.comment_texts().is_empty()
-            && self.event_type.is_empty()
-            && self.own_id().is_none()
-            && self.retry().is_none()
-            && self.data.is_none()
     }
 }
 
@@ -167,10 +240,10 @@ impl Frame {
     /// ```
     pub fn encode(&self, buf: &mut BytesMut) {
         match self {
-            Frame::Event(event) => event.write(buf, None),
+            Frame::Event(event) => event.fields(None).write(buf),
             Frame::Comment(text) => put_lines(buf, b": ", text.as_bytes()),
             Frame::Retry(retry) => {
-                put_retry(buf, *retry);
+                put_retry(buf, millis(*retry));
                 buf.put_u8(b'\n');
             }
             Frame::Id(id) => {
@@ -187,11 +260,11 @@ fn line_len(prefix: &[u8], value_len: usize) -> usize {
     prefix.len() + value_len + 1
 }
 
-/// Length of one `prefix line\n` per LF-separated line of `text`.
+/// Length of one `prefix line\n` per line of `text`.
 fn lines_len(prefix: &[u8], text: &[u8]) -> usize {
-    let breaks = memchr::memchr_iter(b'\n', text).count();
-    // Each break is replaced by a line ending and the next line's prefix.
-    line_len(prefix, text.len() - breaks) + breaks * line_len(prefix, 0)
+    Lines::new(text)
+        .map(|(line, add_lf)| prefix.len() + line.len() + usize::from(add_lf))
+        .sum()
 }
 
 fn put_line(buf: &mut BytesMut, prefix: &[u8], value: &[u8]) {
@@ -200,20 +273,66 @@ fn put_line(buf: &mut BytesMut, prefix: &[u8], value: &[u8]) {
     buf.put_u8(b'\n');
 }
 
+/// One `prefix line\n` per line of `text`: each line copied once, all found in one pass.
 fn put_lines(buf: &mut BytesMut, prefix: &[u8], text: &[u8]) {
-    let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', text) {
-        // The line and the LF that ends it in `text`, in one copy.
+    for (line, add_lf) in Lines::new(text) {
         buf.put_slice(prefix);
-        buf.put_slice(text.get(start..=end).unwrap_or_default());
-        start = end + 1;
+        buf.put_slice(line);
+        if add_lf {
+            buf.put_u8(b'\n');
+        }
     }
-    put_line(buf, prefix, text.get(start..).unwrap_or_default());
 }
 
-fn put_retry(buf: &mut BytesMut, retry: Duration) {
+/// The lines of a text whose lines end at CR, LF or CRLF (CRLF is one break), in one pass
+/// with memchr. Each item is the bytes to copy and whether an LF must follow them: a line
+/// that ends with LF comes with its LF, so that it goes out in one copy; one that ends with
+/// CR or CRLF comes without (the wire's line ending is LF), and so does the last line,
+/// which nothing ends. A text of `n` breaks has `n + 1` lines.
+struct Lines<'a> {
+    /// What is left of the text, starting with the next line; `None` once the last line
+    /// was given.
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Lines { rest: Some(text) }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (&'a [u8], bool);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.rest?;
+        let Some(at) = memchr::memchr2(b'\r', b'\n', rest) else {
+            self.rest = None;
+            return Some((rest, true));
+        };
+        // `at` is the index of a CR or LF in `rest`.
+        let (line, after) = rest.split_at(at);
+        Some(match after {
+            [b'\n', after @ ..] => {
+                self.rest = Some(after);
+                (rest.get(..=at).unwrap_or_default(), false)
+            }
+            [b'\r', b'\n', after @ ..] | [_, after @ ..] => {
+                self.rest = Some(after);
+                (line, true)
+            }
+            [] => {
+                debug_assert!(false, "memchr found a break past the end");
+                self.rest = None;
+                (line, true)
+            }
+        })
+    }
+}
+
+fn put_retry(buf: &mut BytesMut, millis: u64) {
     let mut digits = [0u8; 20];
-    let text = decimal(millis(retry), &mut digits);
+    let text = decimal(millis, &mut digits);
     put_line(buf, b"retry: ", text);
 }
 

@@ -18,6 +18,10 @@
 //! # Ok::<(), sse_wire::EncodeError>(())
 //! ```
 //!
+//! Per token or tick, [`EventRef`] writes borrowed strings straight into the buffer, with
+//! the same checks and the same bytes, and no allocation:
+//! `EventRef::new(token).event("delta").encode(&mut body)?`.
+//!
 //! **Clients** feed the bytes they read, in chunks of any size, to a [`Parser`] and pull
 //! events out; the parser keeps what a reconnection needs:
 //!
@@ -59,6 +63,7 @@
 //!
 //! ```text
 //!  server: Event::builder() -> Event -> encode(&mut BytesMut) -> bytes on the wire
+//!          EventRef::new(&str)   ------> encode(&mut BytesMut) -> bytes on the wire
 //!  client: bytes -> Parser::feed_bytes -> next_event / next_frame -> Event / Frame
 //! ```
 //!
@@ -143,6 +148,7 @@ mod codec;
 mod encode;
 mod error;
 mod event;
+mod event_ref;
 #[cfg(feature = "http-body")]
 mod http;
 #[cfg(feature = "hub")]
@@ -165,6 +171,7 @@ pub use codec::{EventCodec, FrameCodec};
 pub use encode::KEEP_ALIVE;
 pub use error::{DecodeError, EncodeError, ParseError};
 pub use event::{Event, EventBuilder, Frame, Text};
+pub use event_ref::EventRef;
 #[cfg(feature = "http-body")]
 pub use http::{last_event_id, response_headers, SseBody};
 #[cfg(feature = "hub")]

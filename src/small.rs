@@ -68,10 +68,6 @@ impl Small {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.as_bytes().len()
-    }
-
     pub(crate) fn is_empty(&self) -> bool {
         self.as_bytes().is_empty()
     }
@@ -130,7 +126,7 @@ mod tests {
         ));
         let long = Small::new(ByteString::from("x".repeat(INLINE + 1)));
         assert!(matches!(long, Small::Shared(_)));
-        assert_eq!(long.len(), INLINE + 1);
+        assert_eq!(long.as_bytes().len(), INLINE + 1);
         assert_eq!(short, Small::from("tick"));
         assert!(
             Small::inline(b"\xFF").is_none(),

@@ -5,7 +5,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bytes::{Bytes, BytesMut};
-use sse_wire::{Event, Parser};
+use sse_wire::{Event, EventRef, Parser};
 
 struct Counting;
 
@@ -202,6 +202,70 @@ fn encoding_into_a_reused_buffer_allocates_nothing() {
         buf.len(),
         events.iter().map(Event::encoded_len).sum::<usize>()
     );
+}
+
+#[test]
+fn to_bytes_allocates_once_exactly_the_encoded_length() {
+    // `encode` reserves as if each text were one line: it must never reserve past what
+    // `encoded_len` counts, or `to_bytes` would allocate twice.
+    let events = [
+        Event::from_data("one line"),
+        Event::from_data("a\nb\r\nc\rd"),
+        Event::builder()
+            .comment("x\ny")
+            .event("tick")
+            .id("7")
+            .retry(std::time::Duration::from_millis(u64::MAX))
+            .data("")
+            .build()
+            .unwrap(),
+        Event::builder().id("only an id").build().unwrap(),
+    ];
+    for event in &events {
+        let (bytes, allocations, allocated) = counting(|| event.to_bytes());
+        assert_eq!(allocations, 1, "{event:?}");
+        assert_eq!(allocated, event.encoded_len(), "{event:?}");
+        assert_eq!(bytes.len(), event.encoded_len());
+    }
+}
+
+#[test]
+fn encoding_event_refs_from_borrowed_strings_allocates_nothing() {
+    // Every field, multi-line data with each kind of line break, short and long (past the
+    // plain-loop length) types and ids: the whole per-event path of a server.
+    let ids: Vec<String> = (0..1000).map(|i| format!("{i:0>30}")).collect();
+    let data: Vec<String> = (0..1000)
+        .map(|i| format!("token {i}\nsecond\r\nthird\rfourth"))
+        .collect();
+    let mut buf = BytesMut::with_capacity(1 << 20);
+    let (_, allocations, _) = counting(|| {
+        for (i, (id, data)) in ids.iter().zip(&data).enumerate() {
+            let id = if i % 2 == 0 { &id[25..] } else { id.as_str() };
+            EventRef::new(data)
+                .event(if i % 2 == 0 {
+                    "tick"
+                } else {
+                    "a-rather-long-event-type"
+                })
+                .id(id)
+                .retry(std::time::Duration::from_millis(1500))
+                .comment("note")
+                .encode(&mut buf)
+                .unwrap();
+        }
+    });
+    assert_eq!(allocations, 0);
+    let mut parser = Parser::new();
+    parser.feed_bytes(buf.freeze());
+    let mut n = 0;
+    while let Some(event) = parser.next_event() {
+        assert_eq!(
+            event.unwrap().data(),
+            data[n].replace("\r\n", "\n").replace('\r', "\n")
+        );
+        n += 1;
+    }
+    assert_eq!(n, 1000);
 }
 
 #[test]

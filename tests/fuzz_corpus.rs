@@ -61,6 +61,11 @@ fn roundtrip_corpus_decodes_to_what_was_built() {
     replay("roundtrip", checks::roundtrip);
 }
 
+#[test]
+fn encode_ref_corpus_is_refused_whole_or_parses_back_to_its_fields() {
+    replay("encode_ref", checks::encode_ref::encode_ref);
+}
+
 #[cfg(feature = "stream")]
 #[test]
 fn decode_stream_corpus_yields_what_the_parser_yields() {

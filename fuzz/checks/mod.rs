@@ -14,6 +14,8 @@
 #[path = "../../tests/oracle/mod.rs"]
 mod oracle;
 
+pub(crate) mod encode_ref;
+
 use core::time::Duration;
 
 #[cfg(feature = "hub")]

@@ -2,7 +2,8 @@
 //!
 //! `cargo run --release` here prints the Markdown tables of the README's "Performance"
 //! section. Arguments filter workloads by name (`cargo run --release -- ticker`); the
-//! environment variable `ROUNDS` sets the rounds per cell (default 5).
+//! environment variable `ROUNDS` sets the rounds per cell (default 5), and `SECTION=parse`
+//! or `SECTION=encode` prints one half of the tables.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -23,6 +24,8 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 #[allow(dead_code)]
 #[path = "../../workloads/mod.rs"]
 mod workloads;
+
+mod encode_ref;
 
 use workloads::{Spec, Tally, Workload};
 
@@ -581,7 +584,8 @@ fn parse_tables(workloads: &[Workload], rounds: usize) {
 /// Encodes every spec; hands the wire bytes to `sink` in pieces.
 type EncodeFn = fn(&'static [Spec], &[sse_wire::Event], &mut dyn FnMut(&[u8]));
 
-const ENCODERS: [(&str, EncodeFn); 4] = [
+const ENCODERS: [(&str, EncodeFn); 5] = [
+    ("sse-wire `EventRef`", encode_ref::sse_wire_event_ref),
     ("sse-wire `encode`", sse_wire_encode),
     ("sse-wire build + `encode`", sse_wire_build_encode),
     ("axum 0.8.9 `Event` + `Sse` body", axum_encode),
@@ -697,12 +701,15 @@ fn encode_tables(workloads: &[Workload], rounds: usize) {
     println!("\n### Encoding\n");
     println!(
         "Throughput in MB/s of output, median of {rounds} interleaved rounds, ratio to \
-         sse-wire `encode` in parentheses; then heap allocations / bytes allocated per event. \
-         `encode` writes ready `Event`s into one reused `BytesMut`, flushed (cleared) every \
-         64 KiB as a server's socket writes would; \"build + `encode`\" also builds each \
-         `Event` from borrowed strings, which is what axum's and sse-stream's figures include \
-         (their events are consumed by encoding, so they cannot be built ahead). Every \
-         output was parsed back and checked: same events, types, ids and data.\n"
+         sse-wire `EventRef` in parentheses; then heap allocations / bytes allocated per \
+         event. Every column but `encode` starts from the same borrowed strings and ends \
+         with the bytes, which is what a server pays per event: `EventRef` encodes them at \
+         once; \"build + `encode`\" builds an `Event` first; axum and sse-stream build their \
+         own event types (consumed by encoding, so they cannot be built ahead). The sse-wire \
+         columns write into one reused `BytesMut`, flushed (cleared) every 64 KiB as a \
+         server's socket writes would. `encode` writes `Event`s built ahead of time: the \
+         encoder alone. Every output was parsed back and checked: same events, types, ids \
+         and data.\n"
     );
     let mut header = String::from("| workload |");
     let mut rule = String::from("|---|");
@@ -832,7 +839,13 @@ fn main() {
     }
     let rounds = rounds();
     let start = Instant::now();
-    parse_tables(&workloads, rounds);
-    encode_tables(&workloads, rounds);
+    // `SECTION=parse` or `SECTION=encode`: one half of the tables.
+    let section = std::env::var("SECTION").unwrap_or_default();
+    if section != "encode" {
+        parse_tables(&workloads, rounds);
+    }
+    if section != "parse" {
+        encode_tables(&workloads, rounds);
+    }
     eprintln!("took {:.0} s", start.elapsed().as_secs_f64());
 }
