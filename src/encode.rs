@@ -85,7 +85,10 @@ impl Event {
 
     /// The event's fields as the writer takes them; `retry` apart, since a frame leaves it
     /// out.
-    fn fields(&self, retry: Option<Duration>) -> Fields<'_, impl Iterator<Item = &[u8]> + Clone> {
+    pub(crate) fn fields(
+        &self,
+        retry: Option<Duration>,
+    ) -> Fields<'_, impl Iterator<Item = &[u8]> + Clone> {
         Fields {
             comments: self.comment_texts().iter().map(|c| c.as_bytes().as_ref()),
             event_type: self.event_type.as_bytes(),

@@ -177,6 +177,14 @@ impl<'a> EventRef<'a> {
     /// assert_eq!(&buf[..], b"data: before\n\n"); // untouched
     /// ```
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        self.fields().map(|fields| fields.write(buf))
+    }
+
+    /// The fields as the writer takes them, once checked: what [`encode`](EventRef::encode)
+    /// writes, and what the hub encodes with its own id.
+    pub(crate) fn fields(
+        &self,
+    ) -> Result<Fields<'a, impl Iterator<Item = &'a [u8]> + Clone>, EncodeError> {
         check_event_type(self.event_type)?;
         if let Some(id) = self.id {
             check_id(id)?;
@@ -185,14 +193,12 @@ impl<'a> EventRef<'a> {
             Some(retry) => Some(retry_millis(retry)?),
             None => None,
         };
-        Fields {
+        Ok(Fields {
             comments: self.comment.map(str::as_bytes).into_iter(),
             event_type: self.event_type.as_bytes(),
             id: self.id.map(str::as_bytes),
             retry,
             data: Some(self.data.as_bytes()),
-        }
-        .write(buf);
-        Ok(())
+        })
     }
 }

@@ -8,7 +8,10 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use sse_wire::{EncodeStream, Encoded, Event, EventId, Hub, Lag, Parser, Subscription};
+use proptest::prelude::*;
+use sse_wire::{
+    EncodeError, EncodeStream, Encoded, Event, EventId, EventRef, Hub, Lag, Parser, Subscription,
+};
 
 fn ev(data: &str) -> Event {
     Event::from_data(data)
@@ -190,6 +193,89 @@ fn publish_overrides_the_events_id_and_keeps_the_rest() {
         item.as_bytes(),
         "id: 1-1\n: note\nevent: tick\nretry: 1500\ndata: x\ndata: y\n\n"
     );
+}
+
+/// Text with what the encoder treats specially: CR, LF, CRLF, NUL, colons and spaces.
+fn tricky() -> impl Strategy<Value = String> {
+    "[ab :\r\n\x00]{0,12}"
+}
+
+/// The first item a subscription that resumed from before the first event gets.
+fn first_item(hub: &Hub) -> Bytes {
+    futures_executor::block_on(hub.subscribe(Some("1-0")).next())
+        .unwrap()
+        .into_bytes()
+}
+
+proptest! {
+    #[test]
+    fn publish_ref_delivers_the_bytes_publish_delivers_for_the_same_fields_or_the_same_error(
+        data in tricky(),
+        event_type in proptest::option::of(tricky()),
+        id in proptest::option::of(tricky()),
+        comment in proptest::option::of(tricky()),
+        retry_ms in proptest::option::of(any::<u64>()),
+    ) {
+        let mut event_ref = EventRef::new(&data);
+        let mut builder = Event::builder().data(data.as_str());
+        if let Some(event_type) = &event_type {
+            event_ref = event_ref.event(event_type);
+            builder = builder.event(event_type);
+        }
+        if let Some(id) = &id {
+            event_ref = event_ref.id(id);
+            builder = builder.id(id);
+        }
+        if let Some(comment) = &comment {
+            event_ref = event_ref.comment(comment);
+            builder = builder.comment(comment.as_str());
+        }
+        if let Some(ms) = retry_ms {
+            event_ref = event_ref.retry(std::time::Duration::from_millis(ms));
+            builder = builder.retry(std::time::Duration::from_millis(ms));
+        }
+        let (by_ref, owned) = (Hub::builder().epoch(1).build(), Hub::builder().epoch(1).build());
+        match builder.build() {
+            Ok(event) => {
+                prop_assert_eq!(by_ref.publish_ref(event_ref), Ok(owned.publish(event)));
+                prop_assert_eq!(first_item(&by_ref), first_item(&owned));
+            }
+            Err(error) => {
+                prop_assert_eq!(by_ref.publish_ref(event_ref), Err(error));
+                prop_assert!(by_ref.is_empty());
+            }
+        }
+    }
+}
+
+#[test]
+fn publish_ref_refuses_an_invalid_event_publishes_nothing_and_uses_no_id() {
+    let hub = Hub::builder().epoch(1).build();
+    let mut sub = hub.subscribe(Some("1-0"));
+    let refused = [
+        (
+            EventRef::new("x").event("a\nb"),
+            EncodeError::EventTypeLineBreak,
+        ),
+        (EventRef::new("x").id("a\rb"), EncodeError::IdLineBreak),
+        (EventRef::new("x").id("a\0b"), EncodeError::IdNul),
+        (
+            EventRef::new("x").retry(std::time::Duration::MAX),
+            EncodeError::RetryTooLarge,
+        ),
+    ];
+    for (event, error) in refused {
+        assert_eq!(hub.publish_ref(event), Err(error));
+    }
+    assert!(hub.is_empty());
+    assert_eq!(hub.last_id(), None);
+    // Nothing was delivered, and the next event gets the first id.
+    assert_eq!(ready(&mut sub), (vec![], false));
+    assert_eq!(
+        hub.publish_ref(EventRef::new("ok")).unwrap().to_string(),
+        "1-1"
+    );
+    assert_eq!(ready(&mut sub), (vec![msg("1-1", "ok")], false));
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::task::{Context, Poll};
 
 use futures_util::StreamExt;
-use sse_wire::{Event, Hub, Lag, Subscription};
+use sse_wire::{Event, EventRef, Hub, Lag, Subscription};
 
 struct Counting;
 
@@ -178,4 +178,31 @@ fn ten_thousand_subscribers_and_a_million_publishes_stay_within_the_ring_and_del
     assert_eq!(position.as_bytes(), "id: 1-0\n\n");
     let gap = futures_executor::block_on(last.next()).unwrap();
     assert!(gap.as_bytes().starts_with(b"event: sse-wire-gap\n"));
+}
+
+#[test]
+fn publish_ref_allocates_only_the_ring_entry_as_publish_does_for_a_built_event() {
+    let hub = Hub::builder().epoch(1).max_events(64).build();
+    let mut sub = hub.subscribe(Some("1-0"));
+    let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+    let tokens = ["Hel", "lo", " wor", "ld\nand a second line\r\nand a third"];
+    // Warm up: the ring's queue and the subscriber's slot reach their steady size.
+    for token in tokens.iter().cycle().take(256) {
+        hub.publish_ref(EventRef::new(token).event("delta"))
+            .unwrap();
+        drain(&mut sub, &mut cx);
+    }
+    for token in tokens {
+        let built = Event::builder().event("delta").data(token).build().unwrap();
+        let before = allocations();
+        hub.publish(built);
+        let by_event = allocations() - before;
+        let before = allocations();
+        hub.publish_ref(EventRef::new(token).event("delta"))
+            .unwrap();
+        let by_ref = allocations() - before;
+        // The entry's buffer, and `bytes`' shared header that lets subscribers clone it.
+        assert_eq!((by_ref, by_event), (2, 2), "{token:?}");
+        assert_eq!(drain(&mut sub, &mut cx), 2);
+    }
 }

@@ -30,7 +30,8 @@ pub use id::EventId;
 use ring::{State, WAKE_BATCH};
 pub use subscription::{Encoded, Subscription};
 
-use crate::Event;
+use crate::encode::Fields;
+use crate::{EncodeError, Event, EventRef};
 
 /// What a subscription does when its cursor falls out of the ring: when it has not read
 /// an event that the ring has since evicted to make room. Never a silent skip.
@@ -368,7 +369,12 @@ impl Hub {
     /// # }).unwrap();
     /// ```
     pub fn publish(&self, event: Event) -> EventId {
-        let mut entry = encode_without_id(event);
+        self.push_entry(encode_without_id(event))
+    }
+
+    /// Puts an entry from [`entry_without_id`] in the ring under the next id, and wakes the
+    /// subscribers waiting.
+    fn push_entry(&self, mut entry: BytesMut) -> EventId {
         let shared = &self.handle.0;
         let mut state = shared.lock();
         let id = shared.id(state.next());
@@ -377,6 +383,47 @@ impl Hub {
         shared.tail.store(state.next(), Ordering::Release);
         shared.wake_waiting(state);
         id
+    }
+
+    /// Publishes an event made of borrowed strings, as [`publish`](Hub::publish) does an
+    /// [`Event`]: the server's per-event path, with no owned `Event` built first. Returns
+    /// the id it assigned.
+    ///
+    /// The fields are checked as [`EventRef::encode`] checks them; an invalid one is an
+    /// [`EncodeError`], and then nothing is published and no id is used up. The hub's id
+    /// replaces the `EventRef`'s id, if it has one, as for `publish` (the id is still
+    /// checked). Otherwise the subscribers get the very bytes `publish` sends for an
+    /// `Event` with the same fields. The event is encoded once, straight into the ring's
+    /// entry: no allocation besides that entry.
+    ///
+    /// A method of its own rather than a generic `publish`: `publish(Event)` cannot fail
+    /// (an `Event` was checked when built), and it keeps returning a plain [`EventId`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use sse_wire::{EncodeError, EventRef, Hub};
+    ///
+    /// # futures_executor::block_on(async {
+    /// let hub = Hub::builder().epoch(4).build();
+    /// let mut sub = hub.subscribe(Some("4-0"));
+    /// for token in ["Hel", "lo"] {
+    ///     hub.publish_ref(EventRef::new(token).event("delta"))?;
+    /// }
+    /// assert_eq!(sub.next().await.unwrap().as_bytes(), "id: 4-1\nevent: delta\ndata: Hel\n\n");
+    /// assert_eq!(sub.next().await.unwrap().as_bytes(), "id: 4-2\nevent: delta\ndata: lo\n\n");
+    ///
+    /// // Refused: nothing published, and the next id is still 4-3.
+    /// let bad = hub.publish_ref(EventRef::new("x").event("a\nb"));
+    /// assert_eq!(bad, Err(EncodeError::EventTypeLineBreak));
+    /// assert_eq!(hub.publish_ref(EventRef::new("x"))?.to_string(), "4-3");
+    /// # Ok::<(), EncodeError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn publish_ref(&self, event: EventRef<'_>) -> Result<EventId, EncodeError> {
+        let entry = entry_without_id(event.fields()?);
+        Ok(self.push_entry(entry))
     }
 
     /// A subscription for a client whose `Last-Event-ID` header is `last_event_id`
@@ -596,11 +643,19 @@ fn wake(batch: &mut [Option<Waker>; WAKE_BATCH]) {
 /// line, which [`write_id_line`] fills in under the lock. Clients read a block's fields in
 /// any order, so the id may come first. The buffer is made shared here, outside the lock
 /// (one allocation), so that subscribers' clones of the entry never allocate.
-fn encode_without_id(mut event: Event) -> BytesMut {
-    event.id = Default::default();
-    let mut buf = BytesMut::with_capacity(ID_LINE_MAX + event.encoded_len() + 1);
+fn encode_without_id(event: Event) -> BytesMut {
+    entry_without_id(event.fields(event.retry()))
+}
+
+/// [`encode_without_id`] for the fields of an [`Event`] or an [`EventRef`], whatever their
+/// `id`.
+fn entry_without_id<'a>(fields: Fields<'a, impl Iterator<Item = &'a [u8]> + Clone>) -> BytesMut {
+    let fields = Fields { id: None, ..fields };
+    // The exact length: the writer's own reservation (each text as one line) is never more,
+    // so the entry is allocated once.
+    let mut buf = BytesMut::with_capacity(ID_LINE_MAX + fields.encoded_len() + 1);
     buf.resize(ID_LINE_MAX, 0);
-    event.encode(&mut buf);
+    fields.write(&mut buf);
     if buf.len() == ID_LINE_MAX {
         // An empty event writes nothing: the id line alone is the block, closed here.
         buf.put_u8(b'\n');
