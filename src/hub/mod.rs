@@ -430,10 +430,9 @@ impl Hub {
             shared.external,
             "ingest on a hub that numbers its own events"
         );
-        let mut entry = encode_without_id(event);
-        write_id_line(&mut entry, &id);
+        let entry = encode_with_id(event, &id);
         let mut state = shared.lock();
-        let added = state.push_keyed(id, entry.freeze(), shared.max_events, shared.max_bytes);
+        let added = state.push_keyed(id, entry, shared.max_events, shared.max_bytes);
         if added {
             shared.wake_waiting(state);
         }
@@ -448,13 +447,13 @@ impl Hub {
     }
 
     /// A subscription that yields `backlog` (events already encoded, from before the
-    /// ring), then the events after `after` from the ring. `Err` with the id before the
-    /// oldest event held when the ring no longer follows on from `after`.
+    /// ring; taken on success), then the events after `after` from the ring. `Err` with
+    /// the id before the oldest event held when the ring no longer follows on from `after`.
     #[cfg(feature = "redis")]
     pub(crate) fn resume_after(
         &self,
         after: &EventId,
-        backlog: Vec<Bytes>,
+        backlog: &mut Vec<Bytes>,
     ) -> Result<Subscription, EventId> {
         let shared = Arc::clone(&self.handle.0);
         let mut state = shared.lock();
@@ -462,6 +461,7 @@ impl Hub {
             Some(seq) => {
                 let slot = state.add_subscriber();
                 drop(state);
+                let backlog = core::mem::take(backlog);
                 Ok(Subscription::resumed(shared, seq + 1, slot, backlog))
             }
             None => Err(shared.id(&state, state.first() - 1)),
@@ -641,6 +641,14 @@ fn encode_without_id(mut event: Event) -> BytesMut {
     }
     drop(buf.split_to(0));
     buf
+}
+
+/// The event encoded with `id` as its id.
+#[cfg(feature = "redis")]
+pub(crate) fn encode_with_id(event: Event, id: &EventId) -> Bytes {
+    let mut entry = encode_without_id(event);
+    write_id_line(&mut entry, id);
+    entry.freeze()
 }
 
 /// Writes `id: <id>\n` at the end of the room [`encode_without_id`] left, and skips the
