@@ -108,6 +108,8 @@
 //! - `tokio-util`: [`EventCodec`] and [`FrameCodec`] for `FramedRead` / `FramedWrite`.
 //! - `hub`: [`Hub`], fan-out to many clients from one bounded ring of events encoded once,
 //!   with resume by `Last-Event-ID`; runtime-agnostic.
+//! - `redis`: [`RedisHub`], hubs on many nodes sharing one Redis Stream: an event
+//!   published on any node reaches every node's clients, which resume on any node.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![forbid(unsafe_code)]
@@ -150,6 +152,8 @@ pub use error::{DecodeError, EncodeError, ParseError};
 pub use event::{Event, EventBuilder, Frame, Text};
 #[cfg(feature = "http-body")]
 pub use http::{response_headers, SseBody};
+#[cfg(feature = "redis")]
+pub use hub::{BackplaneError, RedisHub, RedisHubBuilder};
 #[cfg(feature = "hub")]
 pub use hub::{Encoded, EventId, Hub, HubBuilder, Lag, Subscription};
 #[cfg(feature = "json")]

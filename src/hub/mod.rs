@@ -18,6 +18,8 @@
 //!   a caller that wants it can cap with `max_events` at its publish rate.
 
 mod id;
+#[cfg(feature = "redis")]
+mod redis;
 mod ring;
 mod subscription;
 
@@ -29,6 +31,8 @@ use std::vec::Vec;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+#[cfg(feature = "redis")]
+pub use self::redis::{BackplaneError, RedisHub, RedisHubBuilder};
 pub use id::EventId;
 use ring::{State, WAKE_BATCH};
 pub use subscription::{Encoded, Subscription};
