@@ -60,3 +60,9 @@ fn roundtrip_corpus_decodes_to_what_was_built() {
 fn decode_stream_corpus_yields_what_the_parser_yields() {
     replay("decode_stream", checks::decode::decode_stream);
 }
+
+#[cfg(feature = "hub")]
+#[test]
+fn hub_corpus_agrees_with_the_model() {
+    replay("hub", checks::hub::hub);
+}

@@ -18,6 +18,8 @@ use core::time::Duration;
 
 #[cfg(feature = "stream")]
 pub(crate) mod decode;
+#[cfg(feature = "hub")]
+pub(crate) mod hub;
 
 use bytes::{Bytes, BytesMut};
 use sse_wire::{Config, EncodeError, Event, EventBuilder, Frame, ParseError, Parser, Text};

@@ -98,21 +98,25 @@ impl State {
         self.closed
     }
 
-    /// Appends an encoded event, then evicts the oldest until the ring is within both
-    /// limits again; the event just added always stays, so that live subscribers get it
-    /// even when it alone is over `max_bytes`. Returns the event's sequence number.
+    /// Appends an encoded event, having evicted the oldest ones until it fits within both
+    /// limits; the new event always goes in, so that live subscribers get it even when it
+    /// alone is over `max_bytes`. Evicting first keeps the ring's allocation at
+    /// `max_events` entries.
     pub(crate) fn push(&mut self, entry: Bytes, max_events: usize, max_bytes: usize) {
-        self.bytes += entry.len();
-        self.ring.push_back(entry);
-        while self.ring.len() > 1 && (self.ring.len() > max_events || self.bytes > max_bytes) {
-            if let Some(old) = self.ring.pop_front() {
-                self.bytes -= old.len();
-                self.first += 1;
-                if let Some(key) = self.keys.pop_front() {
-                    self.origin = key;
-                }
+        while self.ring.len() >= max_events
+            || (!self.ring.is_empty() && self.bytes.saturating_add(entry.len()) > max_bytes)
+        {
+            let Some(old) = self.ring.pop_front() else {
+                break;
+            };
+            self.bytes -= old.len();
+            self.first += 1;
+            if let Some(key) = self.keys.pop_front() {
+                self.origin = key;
             }
         }
+        self.bytes += entry.len();
+        self.ring.push_back(entry);
     }
 
     /// [`push`](State::push) for an event whose id was given from outside. Ids must
@@ -129,8 +133,8 @@ impl State {
         if key <= *self.keys.back().unwrap_or(&self.origin) {
             return false;
         }
-        self.keys.push_back(key);
         self.push(entry, max_events, max_bytes);
+        self.keys.push_back(key);
         true
     }
 

@@ -118,7 +118,8 @@ fn event_bytes(seq: u64, event_type: Option<&str>, data: Option<&str>) -> Vec<u8
 
 fn gap_bytes(position: u64, data: &str) -> Vec<u8> {
     let mut out = format!("event: {GAP_TYPE}\nid: {}\n", id(position));
-    for line in data.split('\n') {
+    // The text the client sent, each of its lines (CRLF, CR or LF ends one) a data line.
+    for line in data.replace("\r\n", "\n").replace('\r', "\n").split('\n') {
         out += &format!("data: {line}\n");
     }
     out += "\n";
