@@ -14,6 +14,12 @@
 //!   the server's RSS, sampled every 250 ms, must stay flat.
 //!
 //! Events are small (`--bytes`, default 64, of data): `<publish time in ns> <seq>` padded.
+//! The server runs `--threads` tokio workers (default 1), the generator `--client-threads`
+//! (default 2); the hub's `EncodeStream` coalesces ready events into chunks of up to
+//! `--chunk` bytes (default 4096: a stalled connection's socket holds at most a few of
+//! them, where 64 KiB chunks would let hyper queue up to 16 of 64 KiB per connection).
+//! Ring and channel both hold 4,096 events; the hub uses `Lag::Gap`, so that a lagging
+//! connection is counted (gap events) rather than ended.
 //! Everything is on 127.0.0.1 (source addresses 127.0.0.1, .2, ... 20,000 connections
 //! each), bounded in time, and stops by itself.
 
@@ -116,7 +122,7 @@ type Message = (u64, Arc<str>);
 /// The server: `server <hub|axum> <threads> <data bytes>`. Prints `ready <port> <hub bytes
 /// per subscriber>`, then reads commands on stdin: `rate <events/s>` (0 stops) and `heap`
 /// (prints the live heap in bytes). Exits when stdin closes.
-fn server(mode: Mode, threads: usize, bytes: usize) {
+fn server(mode: Mode, threads: usize, bytes: usize, chunk: usize) {
     raise_fd_limit();
     let share = match mode {
         Mode::Hub => hub_share_per_subscriber(10_000),
@@ -147,7 +153,7 @@ fn server(mode: Mode, threads: usize, bytes: usize) {
         let app = match (&hub, &channel) {
             (Some(hub), _) => axum::Router::new()
                 .route("/events", get(hub_events))
-                .with_state(hub.clone()),
+                .with_state((hub.clone(), chunk)),
             (_, Some(tx)) => axum::Router::new()
                 .route("/events", get(axum_events))
                 .with_state(tx.clone()),
@@ -170,9 +176,9 @@ fn server(mode: Mode, threads: usize, bytes: usize) {
     runtime.shutdown_background();
 }
 
-async fn hub_events(State(hub): State<Hub>) -> Response {
+async fn hub_events(State((hub, chunk)): State<(Hub, usize)>) -> Response {
     let sub = hub.subscribe(None);
-    SseBody::new(EncodeStream::new(sub))
+    SseBody::new(EncodeStream::new(sub).max_chunk_size(chunk))
         .into_response()
         .map(Body::new)
 }
@@ -406,11 +412,12 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    fn start(mode: Mode, threads: usize, bytes: usize) -> (ServerProcess, u16, u64) {
+    fn start(options: &Options, mode: Mode) -> (ServerProcess, u16, u64) {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["server", if mode == Mode::Hub { "hub" } else { "axum" }])
-            .arg(threads.to_string())
-            .arg(bytes.to_string())
+            .arg(options.threads.to_string())
+            .arg(options.bytes.to_string())
+            .arg(options.chunk.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -480,6 +487,8 @@ struct Options {
     demand: u64,
     bytes: usize,
     threads: usize,
+    client_threads: usize,
+    chunk: usize,
 }
 
 /// One phase's measurements.
@@ -536,7 +545,7 @@ fn ms(us: u64) -> String {
 }
 
 async fn run(mode: Mode, n: usize, options: &Options) -> Vec<String> {
-    let (mut server, port, share) = ServerProcess::start(mode, options.threads, options.bytes);
+    let (mut server, port, share) = ServerProcess::start(options, mode);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     tokio::time::sleep(Duration::from_millis(200)).await;
     let rss0 = server.rss();
@@ -651,6 +660,8 @@ fn parse_options() -> Options {
         demand: 10_000_000,
         bytes: 64,
         threads: 1,
+        client_threads: 2,
+        chunk: 4 * 1024,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -665,6 +676,8 @@ fn parse_options() -> Options {
             "--demand" => options.demand = value.parse().unwrap(),
             "--bytes" => options.bytes = value.parse().unwrap(),
             "--threads" => options.threads = value.parse().unwrap(),
+            "--client-threads" => options.client_threads = value.parse().unwrap(),
+            "--chunk" => options.chunk = value.parse().unwrap(),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -682,13 +695,14 @@ fn main() {
             Mode::parse(&args[2]),
             args[3].parse().unwrap(),
             args[4].parse().unwrap(),
+            args[5].parse().unwrap(),
         );
         return;
     }
     let limit = raise_fd_limit();
     let options = parse_options();
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(options.threads)
+        .worker_threads(options.client_threads)
         .enable_all()
         .build()
         .unwrap();
@@ -702,11 +716,12 @@ fn main() {
     }
     println!(
         "descriptor limit {limit}; {} s per phase; {} B of data per event; {} server thread(s), \
-         {} client thread(s); whole run {:.0} s\n",
+         {} client thread(s); hub chunks up to {} B; whole run {:.0} s\n",
         options.seconds,
         options.bytes,
         options.threads,
-        options.threads,
+        options.client_threads,
+        options.chunk,
         started.elapsed().as_secs_f64()
     );
     let tables = [
