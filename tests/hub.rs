@@ -55,6 +55,8 @@ fn hub_and_subscription_are_send_sync_unpin_static() {
     fn send_sync<T: Send + Sync + 'static>() {}
     fn stream<T: Stream<Item = Encoded> + Send + Unpin + 'static>() {}
     send_sync::<Hub>();
+    send_sync::<sse_wire::HubBuilder>();
+    send_sync::<Lag>();
     send_sync::<EventId>();
     send_sync::<Encoded>();
     send_sync::<Subscription>();
@@ -200,6 +202,18 @@ fn an_event_without_fields_is_published_as_an_id_only_block() {
 }
 
 #[test]
+fn the_gap_event_type_is_configurable_and_a_type_with_a_line_break_is_ignored() {
+    let named = Hub::builder().epoch(1).gap_event_type("missed").build();
+    let broken = Hub::builder().epoch(1).gap_event_type("a\nb").build();
+    let first = |hub: &Hub| {
+        let item = futures_executor::block_on(hub.subscribe(Some("x")).next()).unwrap();
+        item.into_bytes()
+    };
+    assert_eq!(first(&named), "event: missed\nid: 1-0\ndata: x\n\n");
+    assert_eq!(first(&broken), "event: sse-wire-gap\nid: 1-0\ndata: x\n\n");
+}
+
+#[test]
 fn max_bytes_evicts_the_oldest_but_keeps_the_newest() {
     let hub = Hub::builder().epoch(1).max_bytes(10).build();
     hub.publish(ev("aaaaaaaaaaaaaaaaaaaaaa"));
@@ -230,13 +244,41 @@ fn publish_wakes_a_waiting_subscriber_once_and_no_other() {
     // Not polled again: not waiting, not woken again.
     hub.publish(ev("b"));
     assert_eq!(counter.0.load(Ordering::SeqCst), 1);
-    // `busy` never returned Pending, so it was never registered.
+    // `busy` read an event that was not the newest: it has more to read, so it is not
+    // waiting, and a publish does not wake it.
     let other = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let other_waker = Waker::from(other.clone());
     assert!(busy
-        .poll_next_unpin(&mut Context::from_waker(&Waker::from(other.clone())))
+        .poll_next_unpin(&mut Context::from_waker(&other_waker))
         .is_ready());
     hub.publish(ev("c"));
     assert_eq!(other.0.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn reading_the_newest_event_registers_the_waker_and_a_repeat_poll_stays_pending() {
+    let hub = Hub::builder().epoch(1).build();
+    let mut sub = hub.subscribe(Some("1-0"));
+    hub.publish(ev("a"));
+    let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let waker = Waker::from(counter.clone());
+    let mut cx = Context::from_waker(&waker);
+    assert!(sub.poll_next_unpin(&mut cx).is_ready());
+    assert!(sub.poll_next_unpin(&mut cx).is_pending());
+    assert!(sub.poll_next_unpin(&mut cx).is_pending());
+    hub.publish(ev("b"));
+    assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+    assert_eq!(ready(&mut sub), (vec![msg("1-2", "b")], false));
+    // Another waker: the registration follows it.
+    let second = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let second_waker = Waker::from(second.clone());
+    assert!(sub
+        .poll_next_unpin(&mut Context::from_waker(&second_waker))
+        .is_pending());
+    hub.publish(ev("c"));
+    assert_eq!(second.0.load(Ordering::SeqCst), 1);
+    drop(hub);
+    assert_eq!(ready(&mut sub), (vec![msg("1-3", "c")], true));
 }
 
 #[test]
@@ -323,4 +365,46 @@ fn encode_stream_accepts_a_subscription_and_coalesces_what_is_ready() {
         chunks[0].as_ref().unwrap(),
         "id: 1-1\ndata: a\n\nid: 1-2\ndata: b\n\n"
     );
+}
+
+#[test]
+fn tasks_on_a_multi_thread_runtime_are_woken_for_every_event() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let hub = Hub::builder().epoch(1).max_events(4096).build();
+        let readers: Vec<_> = (0..50)
+            .map(|_| {
+                let mut sub = hub.subscribe(Some("1-0"));
+                tokio::spawn(async move {
+                    let mut seqs = Vec::new();
+                    while let Some(item) = sub.next().await {
+                        let text = std::str::from_utf8(item.as_bytes()).unwrap().to_owned();
+                        let seq: u64 = text["id: 1-".len()..text.find('\n').unwrap()]
+                            .parse()
+                            .unwrap();
+                        seqs.push(seq);
+                    }
+                    seqs
+                })
+            })
+            .collect();
+        for i in 0..2000 {
+            hub.publish(ev(&i.to_string()));
+            if i % 7 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        drop(hub);
+        for reader in readers {
+            let seqs = tokio::time::timeout(std::time::Duration::from_secs(20), reader)
+                .await
+                .expect("a reader was never woken")
+                .unwrap();
+            assert_eq!(seqs, (1..=2000).collect::<Vec<u64>>());
+        }
+    });
 }

@@ -12,10 +12,7 @@
 //!   ring's positions and find an external id by binary search over the entries it holds,
 //!   which are in id order; [`State::push`](ring::State::push) already takes an entry
 //!   encoded elsewhere.
-//! - **No clock.** The ring is bounded by events and bytes only. An age bound would need a
-//!   clock, which this crate leaves to the caller; and a ring bounded by bytes already
-//!   keeps memory flat, while age only matters for how far back a resume may reach, which
-//!   a caller that wants it can cap with `max_events` at its publish rate.
+//! - **No clock.** The ring is bounded by events and bytes only; see [`HubBuilder`].
 
 mod id;
 #[cfg(feature = "redis")]
@@ -25,6 +22,7 @@ mod subscription;
 
 use core::fmt;
 use std::string::{String, ToString};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::vec::Vec;
@@ -74,6 +72,12 @@ pub enum Lag {
 }
 
 /// Settings for a [`Hub`], from [`Hub::builder`].
+///
+/// The ring is bounded by a number of events and a number of bytes; there is no age limit.
+/// An age limit would need a clock, which the hub would have to read on every publish and
+/// resume (this crate leaves clocks to the caller), and it bounds nothing that matters for
+/// memory: the byte limit does that. What it would bound is how far back a resume reaches;
+/// at a known publish rate, `max_events` does the same.
 ///
 /// # Examples
 ///
@@ -204,6 +208,7 @@ impl HubBuilder {
     pub fn build(self) -> Hub {
         let shared = Shared {
             state: Mutex::new(State::new()),
+            tail: AtomicU64::new(1),
             epoch: self.epoch.unwrap_or_else(id::default_epoch),
             max_events: self.max_events,
             max_bytes: self.max_bytes,
@@ -302,6 +307,7 @@ impl Drop for Handle {
     fn drop(&mut self) {
         let mut state = self.0.lock();
         state.close();
+        self.0.tail.store(CLOSED, Ordering::Release);
         self.0.wake_waiting(state);
     }
 }
@@ -309,6 +315,11 @@ impl Drop for Handle {
 /// What the hub and its subscriptions share.
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// The sequence number the next event will get, or [`CLOSED`]; written under the lock,
+    /// read without it by a subscription that has read everything and registered its
+    /// waker: while this has not moved, no publish has taken that waker, and polling again
+    /// needs no lock.
+    tail: AtomicU64,
     epoch: u64,
     max_events: usize,
     max_bytes: usize,
@@ -318,6 +329,9 @@ pub(crate) struct Shared {
     /// of being `<epoch>-<seq>`.
     external: bool,
 }
+
+/// [`Shared::tail`] once the hub is closed: no cursor ever equals it.
+const CLOSED: u64 = u64::MAX;
 
 /// The longest `id` line: `id: `, the id, and LF.
 const ID_LINE_MAX: usize = 4 + id::MAX_LEN + 1;
@@ -379,6 +393,7 @@ impl Hub {
         let id = shared.id(&state, state.next());
         write_id_line(&mut entry, &id);
         state.push(entry.freeze(), shared.max_events, shared.max_bytes);
+        shared.tail.store(state.next(), Ordering::Release);
         shared.wake_waiting(state);
         id
     }
@@ -438,6 +453,7 @@ impl Hub {
         let mut state = shared.lock();
         let added = state.push_keyed(id, entry, shared.max_events, shared.max_bytes);
         if added {
+            shared.tail.store(state.next(), Ordering::Release);
             shared.wake_waiting(state);
         }
         added
@@ -513,9 +529,22 @@ impl Hub {
     /// hub.publish(sse_wire::Event::from_data("b"));
     /// assert_eq!(hub.len(), 1);
     /// ```
-    #[allow(clippy::len_without_is_empty)] // a hub is never "empty" in a useful sense
     pub fn len(&self) -> usize {
         self.handle.0.lock().len()
+    }
+
+    /// Whether the ring holds no event: nothing was published yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let hub = sse_wire::Hub::new();
+    /// assert!(hub.is_empty());
+    /// hub.publish(sse_wire::Event::from_data("a"));
+    /// assert!(!hub.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// How many bytes of encoded events the ring holds: what
@@ -574,6 +603,11 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether the ring has moved on from `next` (an event published, or the hub closed).
+    fn moved_from(&self, next: u64) -> bool {
+        self.tail.load(Ordering::Acquire) != next
+    }
+
     /// The id of the event with sequence number `seq`: `<epoch>-<seq>`, or with outside
     /// ids the one the ring keeps for it.
     fn id(&self, state: &State, seq: u64) -> EventId {
@@ -596,21 +630,28 @@ impl Shared {
             .filter(|&seq| seq < state.next() && seq >= state.first() - 1)
     }
 
-    /// Wakes the subscriptions waiting when called (not those that register meanwhile), a
-    /// batch at a time with the lock released.
+    /// Wakes the subscriptions waiting when called (not those that register meanwhile:
+    /// they saw what was published), a batch at a time with the lock released.
     fn wake_waiting<'a>(&'a self, mut state: MutexGuard<'a, State>) {
-        let mut left = state.waiting();
+        let list = state.take_waiting();
+        let mut batches = list.chunks(WAKE_BATCH).peekable();
         loop {
             let mut batch: [Option<Waker>; WAKE_BATCH] = Default::default();
-            let used = state.take_wakers(left, &mut batch);
-            left -= used;
-            drop(state);
-            for waker in batch.iter_mut().filter_map(Option::take) {
-                waker.wake();
-            }
-            if left == 0 || used == 0 {
+            let last = match batches.next() {
+                Some(slots) => {
+                    state.take_wakers(slots, &mut batch);
+                    batches.peek().is_none()
+                }
+                None => true,
+            };
+            if last {
+                state.give_back(list);
+                drop(state);
+                wake(&mut batch);
                 return;
             }
+            drop(state);
+            wake(&mut batch);
             state = self.lock();
         }
     }
@@ -627,6 +668,12 @@ impl Shared {
         // The type was checked by the builder's setter, and ids have no line break.
         debug_assert!(event.is_ok(), "gap event refused: {event:?}");
         event.map(|event| event.to_bytes()).unwrap_or_default()
+    }
+}
+
+fn wake(batch: &mut [Option<Waker>; WAKE_BATCH]) {
+    for waker in batch.iter_mut().filter_map(Option::take) {
+        waker.wake();
     }
 }
 

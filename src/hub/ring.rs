@@ -40,6 +40,8 @@ pub(crate) struct State {
     /// is in here at most once (`Slot::listed`); a dropped slot's index may linger until
     /// the next publish takes it out.
     waiting: Vec<usize>,
+    /// An empty list with room, swapped in while a publish works through `waiting`.
+    spare: Vec<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +74,7 @@ impl State {
             slots: Vec::new(),
             free: Vec::new(),
             waiting: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -223,36 +226,35 @@ impl State {
         }
     }
 
-    pub(crate) fn waiting(&self) -> usize {
-        self.waiting.len()
-    }
-
     pub(crate) fn close(&mut self) {
         self.closed = true;
     }
 
-    /// Takes up to `budget` (and at most [`WAKE_BATCH`]) registered wakers into `batch`;
-    /// returns how many entries of the waiting list it used up.
-    pub(crate) fn take_wakers(
-        &mut self,
-        budget: usize,
-        batch: &mut [Option<Waker>; WAKE_BATCH],
-    ) -> usize {
-        let mut used = 0;
-        for cell in batch.iter_mut() {
-            if used == budget {
-                break;
-            }
-            let Some(slot) = self.waiting.pop() else {
-                break;
-            };
-            used += 1;
+    /// Takes the waiting list as it stands: the subscriptions a publish must wake. Those
+    /// that register from now on go to a fresh list (the spare one, so that no allocation
+    /// is needed once both have grown).
+    pub(crate) fn take_waiting(&mut self) -> Vec<usize> {
+        let spare = core::mem::take(&mut self.spare);
+        core::mem::replace(&mut self.waiting, spare)
+    }
+
+    /// Hands a list from [`take_waiting`](State::take_waiting) back for reuse.
+    pub(crate) fn give_back(&mut self, mut list: Vec<usize>) {
+        list.clear();
+        if list.capacity() > self.spare.capacity() {
+            self.spare = list;
+        }
+    }
+
+    /// Takes the wakers of `slots` (at most [`WAKE_BATCH`]) into `batch`; their slots are no
+    /// longer listed as waiting.
+    pub(crate) fn take_wakers(&mut self, slots: &[usize], batch: &mut [Option<Waker>; WAKE_BATCH]) {
+        for (cell, &slot) in batch.iter_mut().zip(slots) {
             if let Some(entry) = self.slots.get_mut(slot) {
                 entry.listed = false;
                 *cell = entry.waker.take();
             }
         }
-        used
     }
 }
 

@@ -3,7 +3,7 @@
 use core::convert::Infallible;
 use core::fmt;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 use std::string::ToString;
 use std::sync::Arc;
 use std::vec::{self, Vec};
@@ -117,8 +117,10 @@ enum Intro {
 /// A hub's events for one client, from [`Hub::subscribe`](crate::Hub::subscribe): a cursor
 /// into the hub's ring and a slot for its waker, nothing more.
 ///
-/// It yields [`Encoded`] events, one per poll, in the order they were published; when it
-/// has read everything it registers its waker, and the next publish wakes it. It ends
+/// It yields [`Encoded`] events, one per poll, in the order they were published. When it
+/// has read everything (returning `Pending`, or handing out the newest event) its waker is
+/// registered, and the next publish wakes it; polling it again before then costs an atomic
+/// load, not the hub's lock. Delivering an event allocates nothing. It ends
 /// (`None`, and [`FusedStream::is_terminated`] from then on) when the hub is gone and it
 /// has read everything, or when it has fallen out of the ring under [`Lag::End`].
 /// Dropping it frees its slot.
@@ -147,6 +149,9 @@ pub struct Subscription {
     slot: usize,
     intro: Intro,
     done: bool,
+    /// The waker registered in the slot when the cursor had read everything, until the
+    /// ring moves on: a poll with the same waker then returns `Pending` without the lock.
+    armed: Option<Waker>,
 }
 
 impl Subscription {
@@ -167,6 +172,7 @@ impl Subscription {
                 None => Intro::Position(position),
             },
             done: false,
+            armed: None,
         }
     }
 
@@ -185,6 +191,7 @@ impl Subscription {
                 false => Intro::Backlog(backlog.into_iter()),
             },
             done: false,
+            armed: None,
         }
     }
 }
@@ -210,10 +217,22 @@ impl Stream for Subscription {
                 }
             }
         }
+        if let Some(armed) = &this.armed {
+            if armed.will_wake(cx.waker()) && !this.shared.moved_from(this.cursor) {
+                return Poll::Pending;
+            }
+        }
+        this.armed = None;
         let mut state = this.shared.lock();
         match state.read(this.cursor) {
             Read::Event(bytes) => {
                 this.cursor += 1;
+                if this.cursor == state.next() {
+                    // The newest event: the next poll would find nothing and register.
+                    // Registering now spares that poll the lock.
+                    state.wait(this.slot, cx.waker());
+                    this.armed = Some(cx.waker().clone());
+                }
                 Poll::Ready(Some(Encoded(bytes)))
             }
             Read::Lagged { oldest } => match this.shared.lag {
@@ -240,6 +259,7 @@ impl Stream for Subscription {
             }
             Read::Empty => {
                 state.wait(this.slot, cx.waker());
+                this.armed = Some(cx.waker().clone());
                 Poll::Pending
             }
         }

@@ -84,6 +84,8 @@ struct Sub {
     /// The waker registered by the last `Pending`, until a publish or the close wakes it.
     waiting: Option<usize>,
     received: Vec<u64>,
+    /// The poll being modelled handed out an event from the ring.
+    just_read: bool,
 }
 
 pub(crate) struct Model {
@@ -262,12 +264,22 @@ impl Model {
             wakers: vec![(Arc::new(Counter(AtomicUsize::new(0))), 0)],
             waiting: None,
             received: Vec::new(),
+            just_read: false,
         });
     }
 
     /// What the rules say the next poll gives: `Some(Some(bytes))`, `Some(None)` for the
-    /// end, `None` for pending. Updates the model's side of the subscriber.
-    fn expect_poll(&mut self, i: usize) -> Option<Option<Vec<u8>>> {
+    /// end, `None` for pending; and whether the poll registers its waker (it returns
+    /// pending, or hands out the newest event). Updates the model's side of the subscriber.
+    fn expect_poll(&mut self, i: usize) -> (Option<Option<Vec<u8>>>, bool) {
+        let want = self.expect_item(i);
+        let newest = want.is_some() && self.subs[i].received.last() == Some(&(self.next() - 1));
+        let registers = want.is_none() || (newest && self.subs[i].just_read);
+        self.subs[i].just_read = false;
+        (want, registers)
+    }
+
+    fn expect_item(&mut self, i: usize) -> Option<Option<Vec<u8>>> {
         let closed = self.hub.is_none();
         let (first, next) = (self.first, self.next());
         let lag_gap = self.setup.lag_gap;
@@ -291,6 +303,7 @@ impl Model {
             let seq = sub.cursor;
             sub.cursor += 1;
             sub.received.push(seq);
+            sub.just_read = true;
             return Some(Some(self.published[seq as usize - 1].clone()));
         }
         if closed {
@@ -315,7 +328,7 @@ impl Model {
             Poll::Ready(item) => Some(item.map(|e| e.into_bytes().to_vec())),
             Poll::Pending => None,
         };
-        let want = self.expect_poll(i);
+        let (want, registers) = self.expect_poll(i);
         let show = |x: &Option<Option<Vec<u8>>>| {
             format!(
                 "{:?}",
@@ -330,7 +343,7 @@ impl Model {
             show(&want)
         );
         let sub = &mut self.subs[i];
-        if want.is_none() {
+        if registers {
             sub.waiting = Some(w);
         }
         assert_eq!(
