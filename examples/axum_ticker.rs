@@ -1,4 +1,5 @@
-//! A live price ticker with axum 0.8: a page whose `EventSource` shows one tick a second.
+//! A live price ticker with axum 0.8 on the hub: a page whose `EventSource` shows one tick a
+//! second.
 //!
 //! ```sh
 //! cargo run --example axum_ticker --all-features            # then open http://127.0.0.1:3000/
@@ -6,28 +7,32 @@
 //! curl -N http://127.0.0.1:3000/ticks                       # the raw stream
 //! ```
 //!
-//! Each tick carries an id, so a browser that loses the connection resumes where it left off
-//! (`Last-Event-ID`); the stream starts with `retry: 2000` to set the browser's reconnection
-//! delay, and a keep-alive comment goes out after 15 quiet seconds so proxies keep the
-//! connection open. When a page closes, axum drops the body and the ticker task with it.
+//! One task publishes each tick to a [`Hub`], which encodes it once for every page. The hub
+//! gives each tick an id, so a browser that loses the connection resumes where it left off
+//! (`Last-Event-ID`) and gets the ticks it missed; one whose id the hub no longer holds gets
+//! an `sse-wire-gap` event first. A keep-alive comment goes out after 15 quiet seconds so
+//! proxies keep the connection open. When a page closes, axum drops its subscription: a
+//! cursor into the hub's ring, nothing more.
 
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{Html, Response};
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use futures_util::stream::{self, Stream, StreamExt};
-use sse_wire::{EncodeStream, Event, SseBody, TokioTimer};
+use sse_wire::{last_event_id, EncodeStream, Event, Hub, SseBody};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+    let hub = Hub::new();
+    tokio::spawn(ticker(hub.clone()));
     let app = axum::Router::new()
         .route("/", get(|| async { Html(PAGE) }))
-        .route("/ticks", get(ticks));
+        .route("/ticks", get(ticks))
+        .with_state(hub);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!(
         "open http://{}/ in a browser (Ctrl-C to stop)",
@@ -36,41 +41,24 @@ async fn main() -> std::io::Result<()> {
     axum::serve(listener, app).await
 }
 
-async fn ticks(headers: HeaderMap) -> Response {
-    // Resume after the last tick the browser saw; a bad or missing header starts afresh.
-    let after = headers
-        .get("last-event-id")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|id| id.parse::<u64>().ok());
-    match after {
-        Some(n) => println!("browser resumed after tick {n}"),
-        None => println!("browser connected"),
-    }
-    let first = after.map_or(1, |n| n + 1);
-    let setup = Event::builder()
-        .retry(Duration::from_secs(2))
-        .comment("ticker: one event a second")
-        .build()
-        .expect("a valid retry");
-    let events = stream::iter([setup]).chain(ticker(first));
-    let body = EncodeStream::new(events).keep_alive(Duration::from_secs(15), TokioTimer::new());
-    // `into_response` sets content-type, cache-control and x-accel-buffering.
-    SseBody::new(body).into_response().map(Body::new)
+async fn ticks(State(hub): State<Hub>, headers: HeaderMap) -> impl IntoResponse {
+    let resume = last_event_id(&headers);
+    println!("browser connected, Last-Event-ID: {resume:?}");
+    SseBody::new(EncodeStream::new(hub.subscribe(resume)).tokio_keep_alive())
 }
 
-/// One `tick` event a second, numbered from `first`, with a made-up price.
-fn ticker(first: u64) -> impl Stream<Item = Event> + Send {
-    let interval = tokio::time::interval(Duration::from_secs(1));
-    stream::unfold((interval, first), |(mut interval, n)| async move {
+/// One `tick` event a second, numbered from 1, with a made-up price.
+async fn ticker(hub: Hub) {
+    let mut interval = tokio::time::interval(Duration::from_secs(1));
+    for n in 1_u64.. {
         interval.tick().await;
         let event = Event::builder()
             .event("tick")
-            .id(n.to_string())
             .data(format!("{{\"n\":{n},\"price\":{:.2}}}", price(n)))
             .build()
-            .expect("ids and JSON have no line breaks");
-        Some((event, (interval, n + 1)))
-    })
+            .expect("the type and JSON have no line breaks");
+        hub.publish(event);
+    }
 }
 
 /// A deterministic wobble around 100, so the demo needs no random number generator.
@@ -97,6 +85,10 @@ const PAGE: &str = r#"<!doctype html>
   source.onopen = () => { $("state").textContent = "open"; };
   // The browser reconnects by itself, sending Last-Event-ID; the server resumes from it.
   source.onerror = () => { $("state").textContent = "reconnecting"; };
+  // The hub could not resume from our last id (a server restart, or too long away).
+  source.addEventListener("sse-wire-gap", () => {
+    $("log").textContent = "(reconnected: some ticks were missed)\n" + $("log").textContent;
+  });
   source.addEventListener("tick", (event) => {
     const tick = JSON.parse(event.data);
     $("price").textContent = tick.price.toFixed(2);

@@ -97,7 +97,7 @@ async fn serve() -> Result<SocketAddr, Error> {
                     .and_then(|id| id.parse::<u32>().ok());
                 println!("server: GET /events, Last-Event-ID: {resume_after:?}");
                 let body = SseBody::new(EncodeStream::new(events_after(resume_after)));
-                Ok::<_, Infallible>(body.into_response())
+                Ok::<_, Infallible>(body.into_http_response())
             });
             tokio::spawn(
                 hyper::server::conn::http1::Builder::new()

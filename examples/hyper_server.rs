@@ -70,7 +70,7 @@ async fn handle(
     println!("GET /progress, resuming after step {done}");
     let encoder =
         EncodeStream::new(job(done)).keep_alive(Duration::from_secs(15), TokioTimer::new());
-    Ok(SseBody::new(encoder).into_response().map(Either::Left))
+    Ok(SseBody::new(encoder).into_http_response().map(Either::Left))
 }
 
 /// The job's steps after `done`, one every 300 ms. Each response carries at most

@@ -86,5 +86,5 @@ async fn proxy(State(upstream): State<Upstream>, headers: HeaderMap) -> Response
         Err(error) => eprintln!("  upstream: {error}"),
     });
     let body = EncodeStream::new(frames).keep_alive(Duration::from_secs(15), TokioTimer::new());
-    SseBody::new(body).into_response().map(Body::new)
+    SseBody::new(body).into_http_response().map(Body::new)
 }

@@ -180,7 +180,7 @@ async fn events(State(output): State<Arc<Output>>, headers: HeaderMap) -> Respon
         .unwrap_or(0);
     let events = output.follow(seen);
     let body = EncodeStream::new(events).keep_alive(Duration::from_secs(15), TokioTimer::new());
-    SseBody::new(body).into_response().map(Body::new)
+    SseBody::new(body).into_http_response().map(Body::new)
 }
 
 const PAGE: &str = r#"<!doctype html>

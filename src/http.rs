@@ -21,9 +21,18 @@ pin_project_lite::pin_project! {
     /// aborts the response, which tells the client to reconnect. When the client goes away,
     /// the server drops the body and with it the event stream.
     ///
-    /// It works as it is with hyper 1 (`Response<SseBody<..>>`) and with axum 0.8
-    /// (`axum::body::Body::new(body)`, for a `Send + 'static` body whose error converts into
-    /// a boxed error). [`into_response`](SseBody::into_response) adds the SSE headers.
+    /// - **axum 0.8** (feature `axum`): return it from a handler. It implements axum's
+    ///   `IntoResponse`, status 200 with the SSE headers, for a `Send + 'static` body whose
+    ///   error converts into a boxed error. (Wrapping it yourself in
+    ///   `axum::body::Body::new(body)` would send it without the SSE headers.)
+    /// - **hyper 1 and other http-body stacks**:
+    ///   [`into_http_response`](SseBody::into_http_response) gives a
+    ///   `Response<SseBody<..>>` with the SSE headers.
+    ///
+    /// **Compression** holds events back: an encoder that buffers until it has enough to
+    /// compress sends nothing until then. Keep `text/event-stream` out of compression layers
+    /// (tower-http's `CompressionLayer` skips it with its default predicate; a custom
+    /// predicate may not) and out of a proxy's compression (nginx's `gzip_types`).
     ///
     /// # Examples
     ///
@@ -33,7 +42,7 @@ pin_project_lite::pin_project! {
     /// use sse_wire::{EncodeStream, Event, SseBody};
     ///
     /// let events = stream::iter([Event::from_data("hello")]);
-    /// let response = SseBody::new(EncodeStream::new(events)).into_response();
+    /// let response = SseBody::new(EncodeStream::new(events)).into_http_response();
     /// assert_eq!(response.headers()["content-type"], "text/event-stream");
     /// assert!(!response.body().is_end_stream());
     /// ```
@@ -70,17 +79,22 @@ where
         SseBody { encoder }
     }
 
-    /// An HTTP response with this body, status 200 and the headers of [`response_headers`].
+    /// An HTTP response with this body, status 200 and the headers of [`response_headers`]:
+    /// what a hyper 1 service returns.
+    ///
+    /// In an axum handler, return the `SseBody` itself (feature `axum`): it is not called
+    /// `into_response` so that axum's `IntoResponse::into_response` is the one a handler
+    /// gets, with axum's `Response` type.
     ///
     /// # Examples
     ///
     /// ```
     /// let events = futures_util::stream::iter([sse_wire::Event::from_data("x")]);
-    /// let response = sse_wire::SseBody::new(sse_wire::EncodeStream::new(events)).into_response();
+    /// let response = sse_wire::SseBody::new(sse_wire::EncodeStream::new(events)).into_http_response();
     /// assert_eq!(response.status(), 200);
     /// assert_eq!(response.headers()["x-accel-buffering"], "no");
     /// ```
-    pub fn into_response(self) -> ::http::Response<Self> {
+    pub fn into_http_response(self) -> ::http::Response<Self> {
         let mut response = ::http::Response::new(self);
         *response.headers_mut() = response_headers();
         response
@@ -190,4 +204,70 @@ pub fn response_headers() -> ::http::HeaderMap {
         );
     }
     headers
+}
+
+/// The `Last-Event-ID` request header: where a reconnecting client wants its stream to
+/// resume (feature `http-body`). Pass it to `Hub::subscribe`, or to your own replay.
+///
+/// - No header, or an empty one: `None`. A browser sends none until it has seen an id, and
+///   an empty id is how a server resets it, so both mean "no position".
+/// - Any other value, read as UTF-8: an id may hold any character but CR, LF and NUL, and
+///   browsers send non-ASCII ids as their UTF-8 bytes. (Not through
+///   `HeaderValue::to_str`, which refuses every non-ASCII byte and would turn such a
+///   client into a new one.)
+/// - Bytes that are not UTF-8: `Some("\u{FFFD}")`, the replacement character an SSE
+///   parser reads them as. The client does claim a position, just not one any server
+///   wrote, so a hub answers with its gap event rather than silently starting it live.
+///
+/// With several `Last-Event-ID` headers the first counts.
+///
+/// # Examples
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// assert_eq!(sse_wire::last_event_id(&headers), None);
+/// headers.insert("last-event-id", HeaderValue::from_static("42"));
+/// assert_eq!(sse_wire::last_event_id(&headers), Some("42"));
+/// headers.insert("last-event-id", HeaderValue::from_bytes("é".as_bytes())?);
+/// assert_eq!(sse_wire::last_event_id(&headers), Some("é"));
+/// # Ok::<(), http::header::InvalidHeaderValue>(())
+/// ```
+pub fn last_event_id(headers: &::http::HeaderMap) -> Option<&str> {
+    let value = headers.get("last-event-id")?.as_bytes();
+    if value.is_empty() {
+        return None;
+    }
+    Some(core::str::from_utf8(value).unwrap_or("\u{FFFD}"))
+}
+
+/// With feature `axum`, an `SseBody` is a complete axum response: status 200, the SSE
+/// headers of [`response_headers`], and the body.
+///
+/// # Examples
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use sse_wire::{EncodeStream, Event, SseBody};
+///
+/// async fn handler() -> impl IntoResponse {
+///     SseBody::new(EncodeStream::new(futures_util::stream::iter([Event::from_data("hi")])))
+/// }
+/// # futures_executor::block_on(async {
+/// let response: axum::response::Response = handler().await.into_response();
+/// assert_eq!(response.headers()["content-type"], "text/event-stream");
+/// # });
+/// ```
+#[cfg(feature = "axum")]
+impl<S, T> axum::response::IntoResponse for SseBody<S, T>
+where
+    S: Stream + Send + 'static,
+    S::Item: EncodeItem,
+    <S::Item as EncodeItem>::Error: Into<axum::BoxError> + Send + 'static,
+    T: KeepAliveTimer + Send + 'static,
+{
+    fn into_response(self) -> axum::response::Response {
+        self.into_http_response().map(axum::body::Body::new)
+    }
 }

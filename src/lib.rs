@@ -103,7 +103,11 @@
 //!   under any runtime; `no_std`-friendly.
 //! - `tokio`: [`TokioTimer`], a keep-alive timer on `tokio::time`.
 //! - `http-body`: [`SseBody`], an `http_body::Body` for hyper 1 and axum 0.8, and
-//!   [`response_headers`].
+//!   [`response_headers`] and `last_event_id`.
+//! - `axum`: `SseBody` implements axum 0.8's `IntoResponse`.
+//! - Serving helpers: `MaxAge` (feature `stream`) ends a stream after a maximum connection
+//!   age, with jitter; `EncodeStream::tokio_keep_alive` and `MaxAge::tokio` (feature
+//!   `tokio`) need no arguments.
 //! - `json`: [`EventBuilder::json_data`], data serialized with serde_json.
 //! - `tokio-util`: [`EventCodec`] and [`FrameCodec`] for `FramedRead` / `FramedWrite`.
 //! - `hub`: [`Hub`], fan-out to many clients from one bounded ring of events encoded once,
@@ -151,14 +155,16 @@ pub use encode::KEEP_ALIVE;
 pub use error::{DecodeError, EncodeError, ParseError};
 pub use event::{Event, EventBuilder, Frame, Text};
 #[cfg(feature = "http-body")]
-pub use http::{response_headers, SseBody};
-#[cfg(feature = "redis")]
-pub use hub::{BackplaneError, RedisHub, RedisHubBuilder};
+pub use http::{last_event_id, response_headers, SseBody};
 #[cfg(feature = "hub")]
 pub use hub::{Encoded, EventId, Hub, HubBuilder, Lag, Subscription};
+#[cfg(feature = "redis")]
+pub use hub::{BackplaneError, RedisHub, RedisHubBuilder};
 #[cfg(feature = "json")]
 pub use json::JsonError;
 pub use parse::{Config, Parser};
+#[cfg(feature = "stream")]
+pub use stream::serve::{MaxAge, KEEP_ALIVE_INTERVAL};
 #[cfg(feature = "tokio")]
 pub use stream::TokioTimer;
 #[cfg(feature = "stream")]

@@ -5,21 +5,22 @@
 //! the test fails when `CI` is set and is skipped, with a message, otherwise.
 #![cfg(all(feature = "http-body", feature = "tokio"))]
 
+mod chromium;
+mod process;
+
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::http::header::{HeaderMap, CONTENT_TYPE};
 use axum::response::Response;
 use axum::routing::{get, post};
+use chromium::{chromium_or_skip, Browser};
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
 use sse_wire::{EncodeStream, Event, SseBody};
 use tokio::sync::mpsc;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 const PAGE: &str = include_str!("browser/page.html");
 
 /// The request headers the server saw on one `/events` request.
@@ -87,7 +88,7 @@ fn first_connection() -> Vec<Event> {
 
 fn sse(events: Vec<Event>) -> Response {
     SseBody::new(EncodeStream::new(stream::iter(events)))
-        .into_response()
+        .into_http_response()
         .map(Body::new)
 }
 
@@ -127,7 +128,7 @@ async fn serve(
                         SseBody::new(EncodeStream::new(
                             stream::iter([resumed]).chain(stream::pending()),
                         ))
-                        .into_response()
+                        .into_http_response()
                         .map(Body::new)
                     }
                 }
@@ -147,86 +148,9 @@ async fn serve(
     addr
 }
 
-/// A headless Chromium in its own process group, with a fresh profile; killed, with every
-/// process it started, and its profile removed, however the test ends.
-struct Browser {
-    child: tokio::process::Child,
-    dir: PathBuf,
-}
-
-impl Browser {
-    fn launch(url: &str) -> Browser {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir =
-            std::env::temp_dir().join(format!("sse-wire-chromium-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let log = std::fs::File::create(dir.join("chromium.log")).unwrap();
-        let child = tokio::process::Command::new(CHROMIUM)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                // Containers often have a tiny /dev/shm, which crashes renderers.
-                "--disable-dev-shm-usage",
-            ])
-            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
-            .arg(url)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {CHROMIUM}: {e}"));
-        Browser { child, dir }
-    }
-
-    /// The end of Chromium's log, for failure messages.
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.join("chromium.log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        if let Some(pid) = self.child.id() {
-            // The whole group: renderer and utility processes too, not only the browser.
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .stderr(Stdio::null())
-                .status();
-        }
-        let _ = self.child.start_kill();
-        // Reap the browser before removing its profile, which it may still be writing.
-        for _ in 0..500 {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_event_source_receives_events_and_reconnects_with_last_event_id() {
-    if !Path::new(CHROMIUM).exists() {
-        let why =
-            format!("{CHROMIUM} is missing (Debian package `chromium`; `.ci/run` installs it)");
-        if std::env::var_os("CI").is_some() {
-            panic!("{why}");
-        }
-        eprintln!("skipping the browser test: {why}");
+    if !chromium_or_skip() {
         return;
     }
     let (requests_tx, mut requests_rx) = mpsc::unbounded_channel();
@@ -234,15 +158,9 @@ async fn chromium_event_source_receives_events_and_reconnects_with_last_event_id
     let addr = serve(requests_tx, reports_tx).await;
     let mut browser = Browser::launch(&format!("http://{addr}/"));
 
-    let report = tokio::select! {
-        report = tokio::time::timeout(Duration::from_secs(60), reports_rx.recv()) => match report {
-            Ok(Some(report)) => report,
-            _ => panic!("no report from the page within 60 s; chromium's log:\n{}", browser.log_tail()),
-        },
-        status = browser.child.wait() => {
-            panic!("chromium exited early ({status:?}); its log:\n{}", browser.log_tail())
-        }
-    };
+    let report = browser
+        .report(&mut reports_rx, Duration::from_secs(60))
+        .await;
     let report: Value = serde_json::from_slice(&report).unwrap();
 
     assert_eq!(report["reason"], "resumed", "report: {report:#}");
@@ -284,4 +202,53 @@ async fn chromium_event_source_receives_events_and_reconnects_with_last_event_id
         "the browser reconnected after {gap:?}, not after the server's retry of {RETRY:?}"
     );
     drop(browser);
+}
+
+/// `sse_wire::last_event_id` reads what Chromium really sends: a non-ASCII id comes back in
+/// `Last-Event-ID` as its UTF-8 bytes, which `HeaderValue::to_str` would refuse.
+#[cfg(feature = "axum")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_sends_a_non_ascii_last_event_id_as_utf8_and_last_event_id_reads_it() {
+    const ID: &str = "é日🦀-1";
+    if !chromium_or_skip() {
+        return;
+    }
+    let (tx, mut resumed_from) = mpsc::unbounded_channel();
+    let app = axum::Router::new()
+        .route(
+            "/",
+            get(|| async { axum::response::Html("<script>new EventSource('/events')</script>") }),
+        )
+        .route(
+            "/events",
+            get(move |headers: HeaderMap| async move {
+                let _ = tx.send(sse_wire::last_event_id(&headers).map(str::to_owned));
+                // One event with the id, a short retry, and the end of the response: the
+                // browser reconnects with the id.
+                let event = Event::builder()
+                    .id(ID)
+                    .retry(RETRY)
+                    .data("x")
+                    .build()
+                    .unwrap();
+                SseBody::new(EncodeStream::new(stream::iter([event])))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let browser = Browser::launch(&format!("http://{addr}/"));
+    let mut requests = Vec::new();
+    for _ in 0..2 {
+        match tokio::time::timeout(Duration::from_secs(30), resumed_from.recv()).await {
+            Ok(Some(request)) => requests.push(request),
+            _ => panic!(
+                "no /events request; chromium's log:\n{}",
+                browser.log_tail()
+            ),
+        }
+    }
+    assert_eq!(requests, [None, Some(ID.to_owned())]);
 }

@@ -51,7 +51,7 @@ async fn bind() -> (TcpListener, SocketAddr) {
 // ---------------------------------------------------------------------------------------
 // Servers
 
-/// A hyper 1 server: every request gets `SseBody::into_response` over the source's events.
+/// A hyper 1 server: every request gets `SseBody::into_http_response` over the source's events.
 async fn serve_hyper(source: Source) -> SocketAddr {
     let (listener, addr) = bind().await;
     tokio::spawn(async move {
@@ -60,7 +60,9 @@ async fn serve_hyper(source: Source) -> SocketAddr {
             let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                 let events = source(request.headers());
                 async move {
-                    Ok::<_, Infallible>(SseBody::new(EncodeStream::new(events)).into_response())
+                    Ok::<_, Infallible>(
+                        SseBody::new(EncodeStream::new(events)).into_http_response(),
+                    )
                 }
             });
             tokio::spawn(
@@ -80,7 +82,7 @@ async fn serve_axum(source: Source) -> SocketAddr {
             let events = source(&headers);
             async move {
                 SseBody::new(EncodeStream::new(events))
-                    .into_response()
+                    .into_http_response()
                     .map(axum::body::Body::new)
             }
         }),
@@ -495,7 +497,7 @@ async fn keep_alive_comments_cross_http_when_the_stream_is_quiet() {
                     EncodeStream::new(events)
                         .keep_alive(Duration::from_millis(50), TokioTimer::new()),
                 )
-                .into_response()
+                .into_http_response()
                 .map(axum::body::Body::new)
             }),
         );
@@ -668,7 +670,7 @@ async fn serve_proxy(upstream: SocketAddr) -> SocketAddr {
             let reply = get_reqwest(upstream, last_event_id.as_deref()).await;
             let frames = FrameStream::new(reply.body);
             SseBody::new(EncodeStream::new(frames))
-                .into_response()
+                .into_http_response()
                 .map(axum::body::Body::new)
         }),
     );

@@ -6,6 +6,7 @@
 mod decode;
 pub(crate) mod encode;
 mod keep_alive;
+pub(crate) mod serve;
 
 pub use decode::{DecodeStream, FrameStream};
 pub use encode::{EncodeItem, EncodeStream};
