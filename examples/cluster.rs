@@ -1,7 +1,7 @@
 //! Two nodes and Redis on loopback: watch events move across node restarts.
 //!
 //! ```text
-//! cargo run --example cluster --features redis,http-body
+//! cargo run --example cluster --features redis,axum
 //! ```
 //!
 //! It starts `redis-server` (Debian package `redis-server`) on a free port with
@@ -17,12 +17,10 @@ use std::net::{Ipv4Addr, TcpListener as StdListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
 use futures_util::StreamExt;
-use sse_wire::{EncodeStream, Event, Parser, RedisHub, SseBody};
+use sse_wire::{EncodeStream, Event, Parser, RedisHub, SseBody, Subscription};
 
 const STREAM: &str = "cluster";
 
@@ -85,12 +83,9 @@ async fn node(name: String, port: u16, redis: String) {
 }
 
 /// The whole handler: the client's `Last-Event-ID`, the node's subscription, the body.
-async fn events(State(hub): State<RedisHub>, headers: HeaderMap) -> Response {
-    let last = headers.get("last-event-id").and_then(|v| v.to_str().ok());
-    let sub = hub.subscribe(last).await;
+async fn events(State(hub): State<RedisHub>, headers: HeaderMap) -> SseBody<Subscription> {
+    let sub = hub.subscribe(sse_wire::last_event_id(&headers)).await;
     SseBody::new(EncodeStream::new(sub))
-        .into_response()
-        .map(Body::new)
 }
 
 /// What the watcher printed: ids and data, in order.

@@ -156,10 +156,10 @@ pub use error::{DecodeError, EncodeError, ParseError};
 pub use event::{Event, EventBuilder, Frame, Text};
 #[cfg(feature = "http-body")]
 pub use http::{last_event_id, response_headers, SseBody};
-#[cfg(feature = "hub")]
-pub use hub::{Encoded, EventId, Hub, HubBuilder, Lag, Subscription};
 #[cfg(feature = "redis")]
 pub use hub::{BackplaneError, RedisHub, RedisHubBuilder};
+#[cfg(feature = "hub")]
+pub use hub::{Encoded, EventId, Hub, HubBuilder, Lag, Subscription};
 #[cfg(feature = "json")]
 pub use json::JsonError;
 pub use parse::{Config, Parser};
