@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use sse_wire::{EncodeStream, Event, Parser, RedisHub, SseBody};
+use sse_wire::{last_event_id, EncodeStream, Event, Parser, RedisHub, SseBody};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
@@ -171,12 +171,9 @@ impl Node {
                 let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                     let hub = hub.clone();
                     async move {
-                        let last = request
-                            .headers()
-                            .get("last-event-id")
-                            .and_then(|value| value.to_str().ok());
-                        let sub = hub.subscribe(last).await;
-                        Ok::<_, Infallible>(SseBody::new(EncodeStream::new(sub)).into_response())
+                        let sub = hub.subscribe(last_event_id(request.headers())).await;
+                        let body = SseBody::new(EncodeStream::new(sub));
+                        Ok::<_, Infallible>(body.into_http_response())
                     }
                 });
                 connections.spawn(async move {
