@@ -179,7 +179,7 @@ fn server(mode: Mode, threads: usize, bytes: usize, chunk: usize) {
 async fn hub_events(State((hub, chunk)): State<(Hub, usize)>) -> Response {
     let sub = hub.subscribe(None);
     SseBody::new(EncodeStream::new(sub).max_chunk_size(chunk))
-        .into_response()
+        .into_http_response()
         .map(Body::new)
 }
 
