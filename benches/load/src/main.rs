@@ -345,11 +345,21 @@ struct Shared {
 
 /// One connection: a raw HTTP/1.0 request (so the body comes unchunked until the server
 /// closes), then the body through `Parser`, counting events and their latency.
-async fn connection(index: usize, addr: SocketAddr, shared: Arc<Shared>) {
-    let source = Ipv4Addr::new(127, 0, 0, 1 + (index / 20_000) as u8);
+async fn connection(index: usize, run: usize, addr: SocketAddr, shared: Arc<Shared>) {
+    // Each run connects from 4 source addresses of its own: the ports an earlier run
+    // left in TIME_WAIT are not needed again, and 4 x 28,000 ports is room enough.
+    let source = Ipv4Addr::new(127, 0, 0, (1 + 4 * run + index % 4) as u8);
     let socket = TcpSocket::new_v4().unwrap();
     socket.bind((source, 0).into()).unwrap();
-    let mut tcp = socket.connect(addr).await.unwrap();
+    let mut tcp = match socket.connect(addr).await {
+        Ok(tcp) => tcp,
+        Err(error) => {
+            if shared.ended.fetch_add(1, Relaxed) == 0 {
+                eprintln!("connect from {source}: {error}");
+            }
+            return;
+        }
+    };
     tcp.write_all(b"GET /events HTTP/1.0\r\nHost: load\r\n\r\n")
         .await
         .unwrap();
@@ -544,7 +554,7 @@ fn ms(us: u64) -> String {
     format!("{:.1}", us as f64 / 1000.0)
 }
 
-async fn run(mode: Mode, n: usize, options: &Options) -> Vec<String> {
+async fn run(mode: Mode, n: usize, run: usize, options: &Options) -> Vec<String> {
     let (mut server, port, share) = ServerProcess::start(options, mode);
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -561,7 +571,7 @@ async fn run(mode: Mode, n: usize, options: &Options) -> Vec<String> {
     let mut tasks = tokio::task::JoinSet::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     for index in 0..n {
-        tasks.spawn(connection(index, addr, shared.clone()));
+        tasks.spawn(connection(index, run, addr, shared.clone()));
         // A few hundred connects in flight at a time, so the listen backlog keeps up.
         while index + 1 - shared.connected.load(Relaxed) - shared.ended.load(Relaxed) > 256 {
             assert!(Instant::now() < deadline, "connecting took over 60 s");
@@ -711,7 +721,7 @@ fn main() {
     for &n in &options.ns {
         for &mode in &options.modes {
             eprintln!("{} with {n} connections...", mode.name());
-            rows.push(runtime.block_on(run(mode, n, &options)));
+            rows.push(runtime.block_on(run(mode, n, rows.len(), &options)));
         }
     }
     println!(
