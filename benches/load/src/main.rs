@@ -613,6 +613,8 @@ async fn run(mode: Mode, n: usize, run: usize, options: &Options) -> Vec<String>
     let first = samples.first().copied().unwrap_or(0);
     let last = samples.last().copied().unwrap_or(0);
     let peak = samples.iter().copied().max().unwrap_or(0);
+    // The fourth sample is taken 1 s in: by then stalled sockets have filled.
+    let at_1s = samples.get(3).copied().unwrap_or(0);
     let mib = |b: u64| format!("{:.1}", b as f64 / (1 << 20) as f64);
     let cpu_us = |p: &Phase| format!("{:.2}", p.cpu_per_event.as_nanos() as f64 / 1000.0);
     vec![
@@ -650,10 +652,11 @@ async fn run(mode: Mode, n: usize, run: usize, options: &Options) -> Vec<String>
             fast.gaps,
         ),
         format!(
-            "| {} | {n} | {}/s | {} → {} (peak {}) | {:.0} |",
+            "| {} | {n} | {}/s | {} → {} → {} (peak {}) | {:.0} |",
             mode.name(),
             stalled.rate,
             mib(first),
+            mib(at_1s),
             mib(last),
             mib(peak),
             stalled.delivered_per_s,
@@ -738,7 +741,7 @@ fn main() {
         "| server | N | RSS KiB/conn | heap KiB/conn | hub bytes/subscriber |\n|---|---|---|---|---|",
         "| server | N | slow rate | latency p50 / p99 / max ms | delivered/s | server CPU µs/event | gap events |\n|---|---|---|---|---|---|---|",
         "| server | N | fast rate | latency p50 / p99 / max ms | delivered/s | server CPU µs/event | gap events |\n|---|---|---|---|---|---|---|",
-        "| server | N | 10% stalled, rate | server RSS MiB start → end (peak) | delivered/s |\n|---|---|---|---|---|",
+        "| server | N | 10% stalled, rate | server RSS MiB start → 1 s → end (peak) | delivered/s |\n|---|---|---|---|---|",
     ];
     for (table, header) in tables.iter().enumerate() {
         println!("{header}");
