@@ -40,6 +40,12 @@ fn parse_corpus_stays_within_the_limit() {
     replay("parse", checks::parse);
 }
 
+#[cfg(feature = "hub")]
+#[test]
+fn hub_corpus_agrees_with_the_model() {
+    replay("hub", checks::hub::hub);
+}
+
 #[test]
 fn parse_chunked_corpus_is_chunking_invariant() {
     replay("parse_chunked", checks::parse_chunked);
@@ -59,10 +65,4 @@ fn roundtrip_corpus_decodes_to_what_was_built() {
 #[test]
 fn decode_stream_corpus_yields_what_the_parser_yields() {
     replay("decode_stream", checks::decode::decode_stream);
-}
-
-#[cfg(feature = "hub")]
-#[test]
-fn hub_corpus_agrees_with_the_model() {
-    replay("hub", checks::hub::hub);
 }

@@ -16,10 +16,11 @@ mod oracle;
 
 use core::time::Duration;
 
-#[cfg(feature = "stream")]
-pub(crate) mod decode;
 #[cfg(feature = "hub")]
 pub(crate) mod hub;
+
+#[cfg(feature = "stream")]
+pub(crate) mod decode;
 
 use bytes::{Bytes, BytesMut};
 use sse_wire::{Config, EncodeError, Event, EventBuilder, Frame, ParseError, Parser, Text};

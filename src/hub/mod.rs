@@ -169,7 +169,7 @@ impl HubBuilder {
     #[must_use]
     pub fn gap_event_type(mut self, event_type: impl AsRef<str>) -> Self {
         let event_type = event_type.as_ref();
-        if !crate::event::has_line_break(event_type.as_bytes()) {
+        if !event_type.contains(['\r', '\n']) {
             self.gap_event_type = event_type.to_string();
         }
         self
