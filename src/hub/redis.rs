@@ -508,8 +508,9 @@ fn parse_id(id: &str) -> Result<EventId, BackplaneError> {
 /// The event's fields, after `*` in `XADD`.
 fn push_fields(cmd: &mut Cmd, event: &Event) {
     cmd.arg(FORMAT).arg("1");
-    let event_type = event.event_type.as_str();
-    if !event_type.is_empty() {
+    // "message" is what clients read for an event without a type: no field needed.
+    let event_type = event.event_type();
+    if event_type != "message" {
         cmd.arg("event").arg(event_type);
     }
     if event.has_data() {
