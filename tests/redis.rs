@@ -32,6 +32,13 @@ async fn bounded<T>(what: &str, test: impl Future<Output = T>) -> T {
         .unwrap_or_else(|_| panic!("{what}: not done within 30 s"))
 }
 
+/// One step of a test, bounded on its own, so that a hang names where it happened.
+async fn step<T>(what: &str, step: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), step)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not done within 10 s"))
+}
+
 fn free_port() -> u16 {
     let listener = StdListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     listener.local_addr().unwrap().port()
@@ -341,16 +348,17 @@ async fn a_client_moved_to_another_node_gets_every_event_once_in_the_one_global_
             tokio::spawn(publish(c.hub.clone(), "c", 40, never.clone())),
         ];
         while data_of(&got).len() < 15 {
-            got.push(client.next().await.expect("node A ended early"));
+            let next = step("15 events from node A", client.next()).await;
+            got.push(next.expect("node A ended early"));
         }
         // Node A stops: its server, its connections, its publisher.
         stop_a.store(true, Ordering::Relaxed);
         drop(a);
-        while let Some(event) = client.next().await {
+        while let Some(event) = step("the end of node A's stream", client.next()).await {
             got.push(event);
         }
         for publisher in publishers {
-            publisher.await.unwrap();
+            step("the publishers", publisher).await.unwrap();
         }
         let last = client.last_event_id();
         let behind = redis
@@ -368,10 +376,18 @@ async fn a_client_moved_to_another_node_gets_every_event_once_in_the_one_global_
         let live = tokio::spawn(publish(c.hub.clone(), "live", 10, never.clone()));
         live.await.unwrap();
         let total = redis.entries().await.len();
-        while data_of(&got).len() < total {
-            got.push(client.next().await.expect("node B ended early"));
-        }
         let truth = redis.entries().await;
+        while data_of(&got).len() < total {
+            let next = tokio::time::timeout(Duration::from_secs(5), client.next()).await;
+            let Ok(next) = next else {
+                let want: Vec<String> = truth.iter().map(|(_, d)| d.clone()).collect();
+                panic!(
+                    "stuck after {last}:\n got {:?}\nwant {want:?}",
+                    data_of(&got)
+                );
+            };
+            got.push(next.expect("node B ended early"));
+        }
         assert!(
             !got.iter().any(|g| matches!(g, Got::Gap { .. })),
             "no gap event: {got:?}"
@@ -458,7 +474,7 @@ async fn a_node_cut_off_from_redis_keeps_its_clients_and_catches_up_on_recovery(
         other.hub.publish(Event::from_data("before")).await.unwrap();
         assert_eq!(data_of(&[client.next().await.unwrap()]), ["before"]);
 
-        proxy.set_open(false);
+        proxy.set_open(false).await;
         let failed = cut.hub.publish(Event::from_data("lost")).await;
         assert!(
             failed.is_err(),
@@ -476,7 +492,7 @@ async fn a_node_cut_off_from_redis_keeps_its_clients_and_catches_up_on_recovery(
         assert!(quiet.is_err(), "the client must stay connected: {quiet:?}");
         assert_eq!(cut.hub.subscriber_count(), 1);
 
-        proxy.set_open(true);
+        proxy.set_open(true).await;
         let mut got = Vec::new();
         while got.len() < 5 {
             got.push(client.next().await.expect("the client was disconnected"));
@@ -563,6 +579,8 @@ struct Proxy {
     port: u16,
     open: Arc<AtomicBool>,
     cut: Arc<tokio::sync::Notify>,
+    /// Told once the links a cut aborted are gone.
+    cut_done: Arc<tokio::sync::Notify>,
     _task: JoinSet<()>,
 }
 
@@ -572,8 +590,9 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let open = Arc::new(AtomicBool::new(true));
         let cut = Arc::new(tokio::sync::Notify::new());
+        let cut_done = Arc::new(tokio::sync::Notify::new());
         let mut task = JoinSet::new();
-        let (is_open, on_cut) = (open.clone(), cut.clone());
+        let (is_open, on_cut, done) = (open.clone(), cut.clone(), cut_done.clone());
         task.spawn(async move {
             let mut links = JoinSet::new();
             loop {
@@ -592,7 +611,11 @@ impl Proxy {
                             let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         });
                     }
-                    () = on_cut.notified() => links.abort_all(),
+                    () = on_cut.notified() => {
+                        links.abort_all();
+                        while links.join_next().await.is_some() {}
+                        done.notify_one();
+                    }
                 }
             }
         });
@@ -600,14 +623,49 @@ impl Proxy {
             port,
             open,
             cut,
+            cut_done,
             _task: task,
         }
     }
 
-    fn set_open(&self, open: bool) {
+    /// Opens the proxy, or cuts it and returns once its connections are closed.
+    async fn set_open(&self, open: bool) {
         self.open.store(open, Ordering::SeqCst);
         if !open {
             self.cut.notify_one();
+            self.cut_done.notified().await;
         }
     }
+}
+
+/// A client that saw an event on a node which read the stream sooner resumes on a node
+/// that has not read it yet: it waits for its node to catch up instead of getting a false
+/// gap event. Each id is offered to the other node right after `publish` returns, when
+/// that node has often not read it yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_from_an_id_the_node_has_not_read_yet_waits_for_it() {
+    let Some(redis) = Redis::start() else { return };
+    bounded("resuming ahead of the node", async {
+        let a = Node::start(&redis.url(), 64, 10_000).await;
+        let b = Node::start(&redis.url(), 64, 10_000).await;
+        for i in 0..100 {
+            let id = a
+                .hub
+                .publish(Event::from_data(format!("e{i}")))
+                .await
+                .unwrap();
+            let mut sub = b.hub.subscribe(Some(&id.to_string())).await;
+            a.hub
+                .publish(Event::from_data(format!("next{i}")))
+                .await
+                .unwrap();
+            let first = futures_util::StreamExt::next(&mut sub).await.unwrap();
+            let text = String::from_utf8_lossy(first.as_bytes()).into_owned();
+            assert!(
+                text.ends_with(&format!("data: next{i}\n\n")),
+                "after {id}: {text:?}"
+            );
+        }
+    })
+    .await;
 }

@@ -38,6 +38,10 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// How many times a resume from Redis chases a ring that keeps evicting under it before it
 /// gives up and sends the gap event.
 const BACKFILL_ROUNDS: usize = 4;
+/// How long a resume from an id the node has not read yet waits for the node's reader,
+/// and how often it looks.
+const CATCH_UP: Duration = Duration::from_secs(2);
+const CATCH_UP_POLL: Duration = Duration::from_millis(2);
 /// The field that marks an entry as an event in this crate's format.
 const FORMAT: &str = "sse";
 
@@ -184,6 +188,9 @@ impl RedisHubBuilder {
 ///   - the ring still holds what follows it: served from the ring, as by a [`Hub`];
 ///   - older than the ring but still in the stream: the missing events are read from
 ///     Redis (`XRANGE`), then the ring takes over, with no gap and no duplicate;
+///   - newer than anything this node has read, but in the stream (the client saw it on a
+///     node that read the stream sooner): the subscription waits, up to 2 s, for this node
+///     to read it, then goes on from there;
 ///   - no longer in the stream (trimmed by `MAXLEN`, or lost with a Redis restart), or
 ///     never an id of the stream, or Redis unreachable when it is needed: the gap event
 ///     first, then live events.
@@ -303,13 +310,35 @@ impl RedisHub {
             Ok(sub) => return sub,
             Err(origin) => origin,
         };
-        if id < origin {
-            if let Some(sub) = self.backfill(&id, origin).await {
-                return sub;
+        let served = if id < origin {
+            self.backfill(&id, origin).await
+        } else {
+            self.catch_up(&id).await
+        };
+        // Unknown to the ring and not servable from Redis: the hub sends the gap event.
+        served.unwrap_or_else(|| hub.subscribe(last_event_id))
+    }
+
+    /// For an id newer than any this node holds: when the stream has it (the client saw
+    /// it on a node that read the stream sooner), waits until this node has read it too.
+    async fn catch_up(&self, id: &EventId) -> Option<Subscription> {
+        let inner = &*self.inner;
+        let start = id.to_string();
+        let held = xrange(&mut inner.conn.clone(), &inner.key, &start, &start)
+            .await
+            .ok()?;
+        held.first().filter(|(found, _)| found == id)?;
+        let deadline = tokio::time::Instant::now() + CATCH_UP;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(CATCH_UP_POLL).await;
+            match inner.hub.resume_after(id, &mut Vec::new()) {
+                Ok(sub) => return Some(sub),
+                // Read, and already evicted by a burst: serve it as an old id.
+                Err(origin) if *id < origin => return self.backfill(id, origin).await,
+                Err(_) => {}
             }
         }
-        // Unknown to the ring and not servable from Redis: the hub sends the gap event.
-        hub.subscribe(last_event_id)
+        None
     }
 
     /// Reads the events after `from` up to the ring's `origin` from Redis, then hands
