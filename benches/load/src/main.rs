@@ -595,6 +595,10 @@ async fn run(mode: Mode, n: usize, run: usize, options: &Options) -> Vec<String>
         None,
     )
     .await;
+    // Again once every connection has carried events: buffers a first write allocates
+    // (hyper's write queue, for one) are counted for both servers alike.
+    let rss2 = server.rss();
+    let heap2 = server.heap();
     let fast = phase(&mut server, &shared, fast_rate, options.seconds, None).await;
     shared.stall.store(true, Relaxed);
     let mut samples = Vec::new();
@@ -619,10 +623,12 @@ async fn run(mode: Mode, n: usize, run: usize, options: &Options) -> Vec<String>
     let cpu_us = |p: &Phase| format!("{:.2}", p.cpu_per_event.as_nanos() as f64 / 1000.0);
     vec![
         format!(
-            "| {} | {n} ({held} held, {ended} ended) | {} | {} | {} |",
+            "| {} | {n} ({held} held, {ended} ended) | {} | {} | {} | {} | {} |",
             mode.name(),
             per_conn(rss1.saturating_sub(rss0)),
             per_conn(heap1.saturating_sub(heap0)),
+            per_conn(rss2.saturating_sub(rss0)),
+            per_conn(heap2.saturating_sub(heap0)),
             if mode == Mode::Hub {
                 share.to_string()
             } else {
@@ -738,7 +744,7 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
     let tables = [
-        "| server | N | RSS KiB/conn | heap KiB/conn | hub bytes/subscriber |\n|---|---|---|---|---|",
+        "| server | N | RSS KiB/conn, idle | heap KiB/conn, idle | RSS KiB/conn, after slow rate | heap KiB/conn, after slow rate | hub bytes/subscriber |\n|---|---|---|---|---|---|---|",
         "| server | N | slow rate | latency p50 / p99 / max ms | delivered/s | server CPU µs/event | gap events |\n|---|---|---|---|---|---|---|",
         "| server | N | fast rate | latency p50 / p99 / max ms | delivered/s | server CPU µs/event | gap events |\n|---|---|---|---|---|---|---|",
         "| server | N | 10% stalled, rate | server RSS MiB start → 1 s → end (peak) | delivered/s |\n|---|---|---|---|---|",
