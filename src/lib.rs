@@ -123,6 +123,8 @@
 //! - `reqwest`: `EventSource`, a client that reconnects as the standard says (and safer),
 //!   over reqwest 0.13 with tokio timers. The rules themselves, [`Reconnector`] and
 //!   [`ReconnectPolicy`], are in the core and need no feature.
+//! - `redis`: [`RedisHub`], hubs on many nodes sharing one Redis Stream: an event
+//!   published on any node reaches every node's clients, which resume on any node.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![forbid(unsafe_code)]
@@ -174,6 +176,8 @@ pub use event::{Event, EventBuilder, Frame, Text};
 pub use event_ref::EventRef;
 #[cfg(feature = "http-body")]
 pub use http::{last_event_id, response_headers, SseBody};
+#[cfg(feature = "redis")]
+pub use hub::{BackplaneError, RedisHub, RedisHubBuilder};
 #[cfg(feature = "hub")]
 pub use hub::{Encoded, EventId, Hub, HubBuilder, Lag, Subscription};
 #[cfg(feature = "json")]

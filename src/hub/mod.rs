@@ -15,6 +15,8 @@
 //! - **No clock.** The ring is bounded by events and bytes only; see [`HubBuilder`].
 
 mod id;
+#[cfg(feature = "redis")]
+mod redis;
 mod ring;
 mod subscription;
 
@@ -23,9 +25,12 @@ use std::string::{String, ToString};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
+use std::vec::Vec;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+#[cfg(feature = "redis")]
+pub use self::redis::{BackplaneError, RedisHub, RedisHubBuilder};
 pub use id::EventId;
 use ring::{State, WAKE_BATCH};
 pub use subscription::{Encoded, Subscription};
@@ -92,6 +97,7 @@ pub struct HubBuilder {
     epoch: Option<u64>,
     gap_event_type: String,
     lag: Lag,
+    external: bool,
 }
 
 impl HubBuilder {
@@ -184,6 +190,14 @@ impl HubBuilder {
         self
     }
 
+    /// Makes a hub whose events get their ids from outside, through [`Hub::ingest`] (a
+    /// backplane's log), instead of numbering them itself.
+    #[cfg(feature = "redis")]
+    pub(crate) fn external_ids(mut self) -> Self {
+        self.external = true;
+        self
+    }
+
     /// Builds the hub.
     ///
     /// # Examples
@@ -201,6 +215,7 @@ impl HubBuilder {
             max_bytes: self.max_bytes,
             gap_event_type: self.gap_event_type,
             lag: self.lag,
+            external: self.external,
         };
         Hub {
             handle: Arc::new(Handle(Arc::new(shared))),
@@ -216,6 +231,7 @@ impl Default for HubBuilder {
             epoch: None,
             gap_event_type: String::from("sse-wire-gap"),
             lag: Lag::End,
+            external: false,
         }
     }
 }
@@ -310,6 +326,9 @@ pub(crate) struct Shared {
     max_bytes: usize,
     gap_event_type: String,
     lag: Lag,
+    /// Ids come from outside ([`Hub::ingest`]) and are kept per event in the ring, instead
+    /// of being `<epoch>-<seq>`.
+    external: bool,
 }
 
 /// [`Shared::tail`] once the hub is closed: no cursor ever equals it.
@@ -377,7 +396,7 @@ impl Hub {
     fn push_entry(&self, mut entry: BytesMut) -> EventId {
         let shared = &self.handle.0;
         let mut state = shared.lock();
-        let id = shared.id(state.next());
+        let id = shared.id(&state, state.next());
         write_id_line(&mut entry, &id);
         state.push(entry.freeze(), shared.max_events, shared.max_bytes);
         shared.tail.store(state.next(), Ordering::Release);
@@ -450,22 +469,69 @@ impl Hub {
         let shared = Arc::clone(&self.handle.0);
         let mut state = shared.lock();
         let next = state.next();
+        let position = shared.id(&state, next - 1);
         let slot = state.add_subscriber();
         let requested = last_event_id.filter(|id| !id.is_empty());
         let resume = requested
             .and_then(EventId::parse)
-            .filter(|id| id.epoch() == shared.epoch)
-            .map(|id| id.seq())
-            // Known (issued already) and nothing after it evicted: `seq + 1 >= first`.
-            .filter(|&seq| seq < next && seq >= state.first() - 1);
+            .and_then(|id| shared.resume_seq(&state, &id));
         drop(state);
         match (requested, resume) {
-            (_, Some(seq)) => Subscription::resumed(shared, seq + 1, slot),
-            (None, None) => Subscription::new(shared, next, slot, None),
+            (_, Some(seq)) => Subscription::resumed(shared, seq + 1, slot, Vec::new()),
+            (None, None) => Subscription::new(shared, next, slot, position, None),
             (Some(requested), None) => {
-                let gap = shared.gap_event(requested, next - 1);
-                Subscription::new(shared, next, slot, Some(gap))
+                let gap = shared.gap_event(requested, &position);
+                Subscription::new(shared, next, slot, position, Some(gap))
             }
+        }
+    }
+
+    /// Adds an event whose id `id` was given from outside (a hub built with
+    /// `external_ids`): encodes it once with that id, and wakes the subscribers waiting.
+    /// An id not after the newest held is ignored; returns whether the event was added.
+    #[cfg(feature = "redis")]
+    pub(crate) fn ingest(&self, id: EventId, event: Event) -> bool {
+        let shared = &self.handle.0;
+        debug_assert!(
+            shared.external,
+            "ingest on a hub that numbers its own events"
+        );
+        let entry = encode_with_id(event, &id);
+        let mut state = shared.lock();
+        let added = state.push_keyed(id, entry, shared.max_events, shared.max_bytes);
+        if added {
+            shared.tail.store(state.next(), Ordering::Release);
+            shared.wake_waiting(state);
+        }
+        added
+    }
+
+    /// For a hub with outside ids: sets where it starts (the id before the first event it
+    /// will hold), before anything is ingested.
+    #[cfg(feature = "redis")]
+    pub(crate) fn set_origin(&self, origin: EventId) {
+        self.handle.0.lock().set_origin(origin);
+    }
+
+    /// A subscription that yields `backlog` (events already encoded, from before the
+    /// ring; taken on success), then the events after `after` from the ring. `Err` with
+    /// the id before the oldest event held when the ring no longer follows on from `after`.
+    #[cfg(feature = "redis")]
+    pub(crate) fn resume_after(
+        &self,
+        after: &EventId,
+        backlog: &mut Vec<Bytes>,
+    ) -> Result<Subscription, EventId> {
+        let shared = Arc::clone(&self.handle.0);
+        let mut state = shared.lock();
+        match shared.resume_seq(&state, after) {
+            Some(seq) => {
+                let slot = state.add_subscriber();
+                drop(state);
+                let backlog = core::mem::take(backlog);
+                Ok(Subscription::resumed(shared, seq + 1, slot, backlog))
+            }
+            None => Err(shared.id(&state, state.first() - 1)),
         }
     }
 
@@ -494,8 +560,9 @@ impl Hub {
     /// ```
     pub fn last_id(&self) -> Option<EventId> {
         let shared = &self.handle.0;
-        let last = shared.lock().next() - 1;
-        (last > 0).then(|| shared.id(last))
+        let state = shared.lock();
+        let last = shared.id(&state, state.next() - 1);
+        (last != EventId::new(shared.epoch, 0) && last != EventId::new(0, 0)).then_some(last)
     }
 
     /// How many events the ring holds.
@@ -588,8 +655,26 @@ impl Shared {
         self.tail.load(Ordering::Acquire) != next
     }
 
-    fn id(&self, seq: u64) -> EventId {
-        EventId::new(self.epoch, seq)
+    /// The id of the event with sequence number `seq`: `<epoch>-<seq>`, or with outside
+    /// ids the one the ring keeps for it.
+    fn id(&self, state: &State, seq: u64) -> EventId {
+        if self.external {
+            state.key(seq)
+        } else {
+            EventId::new(self.epoch, seq)
+        }
+    }
+
+    /// The sequence number of the event a client that last saw `id` has seen, when the
+    /// ring holds everything after it.
+    fn resume_seq(&self, state: &State, id: &EventId) -> Option<u64> {
+        if self.external {
+            return state.seq_of(id);
+        }
+        Some(id.seq())
+            .filter(|_| id.epoch() == self.epoch)
+            // Known (issued already) and nothing after it evicted: `seq + 1 >= first`.
+            .filter(|&seq| seq < state.next() && seq >= state.first() - 1)
     }
 
     /// Wakes the subscriptions waiting when called (not those that register meanwhile:
@@ -621,10 +706,10 @@ impl Shared {
     /// The gap event: `requested` (what the client resumed from, or the last id the
     /// subscription yielded) as its data, and `resume_after`, the position the stream goes
     /// on from, as its id.
-    fn gap_event(&self, requested: &str, resume_after: u64) -> Bytes {
+    fn gap_event(&self, requested: &str, resume_after: &EventId) -> Bytes {
         let event = Event::builder()
             .event(&self.gap_event_type)
-            .id(self.id(resume_after).to_string())
+            .id(resume_after.to_string())
             .data(requested)
             .build();
         // The type was checked by the builder's setter, and ids have no line break.
@@ -662,6 +747,14 @@ fn entry_without_id<'a>(fields: Fields<'a, impl Iterator<Item = &'a [u8]> + Clon
     }
     drop(buf.split_to(0));
     buf
+}
+
+/// The event encoded with `id` as its id.
+#[cfg(feature = "redis")]
+pub(crate) fn encode_with_id(event: Event, id: &EventId) -> Bytes {
+    let mut entry = encode_without_id(event);
+    write_id_line(&mut entry, id);
+    entry.freeze()
 }
 
 /// Writes `id: <id>\n` at the end of the room [`encode_without_id`] left, and skips the

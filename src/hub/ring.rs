@@ -7,6 +7,8 @@ use std::vec::Vec;
 
 use bytes::Bytes;
 
+use super::EventId;
+
 /// How many wakers a publish takes out of the lock at a time: they are woken with the lock
 /// released (a woken task on another thread goes straight for it), from an array on the
 /// stack, so waking allocates nothing.
@@ -23,6 +25,12 @@ pub(crate) struct State {
     first: u64,
     /// The sum of the lengths in `ring`.
     bytes: usize,
+    /// Ids given from outside (a backplane's), one per event in `ring`, in the same order
+    /// and increasing; empty for a hub that numbers its own events.
+    keys: VecDeque<EventId>,
+    /// With outside ids: the id of the position before `ring[0]` (the last event evicted,
+    /// or where the hub started).
+    origin: EventId,
     /// The last `Hub` handle is gone: no event will come any more.
     closed: bool,
     /// One per live subscription, reused after it is dropped.
@@ -60,6 +68,8 @@ impl State {
             ring: VecDeque::new(),
             first: 1,
             bytes: 0,
+            keys: VecDeque::new(),
+            origin: EventId::new(0, 0),
             closed: false,
             slots: Vec::new(),
             free: Vec::new(),
@@ -104,9 +114,64 @@ impl State {
             };
             self.bytes -= old.len();
             self.first += 1;
+            if let Some(key) = self.keys.pop_front() {
+                self.origin = key;
+            }
         }
         self.bytes += entry.len();
         self.ring.push_back(entry);
+    }
+
+    /// [`push`](State::push) for an event whose id was given from outside. Ids must
+    /// increase: one not after the newest held (a backplane reading an event twice) is
+    /// ignored. Returns whether the event was added.
+    #[cfg(feature = "redis")]
+    pub(crate) fn push_keyed(
+        &mut self,
+        key: EventId,
+        entry: Bytes,
+        max_events: usize,
+        max_bytes: usize,
+    ) -> bool {
+        if key <= *self.keys.back().unwrap_or(&self.origin) {
+            return false;
+        }
+        self.push(entry, max_events, max_bytes);
+        self.keys.push_back(key);
+        true
+    }
+
+    /// With outside ids: where the hub starts, before any event is held.
+    #[cfg(feature = "redis")]
+    pub(crate) fn set_origin(&mut self, origin: EventId) {
+        debug_assert!(self.keys.is_empty(), "the origin moves only by eviction");
+        self.origin = origin;
+    }
+
+    /// With outside ids: the id of the event with sequence number `seq`, or the origin
+    /// for `first - 1` (the only position before the ring a caller asks about).
+    pub(crate) fn key(&self, seq: u64) -> EventId {
+        let at = seq
+            .checked_sub(self.first)
+            .and_then(|at| usize::try_from(at).ok());
+        match at.and_then(|at| self.keys.get(at)) {
+            Some(key) => key.clone(),
+            None => {
+                debug_assert_eq!(seq + 1, self.first, "no id for an evicted position");
+                self.origin.clone()
+            }
+        }
+    }
+
+    /// With outside ids: the sequence number of the event with id `key` (of the position
+    /// before the ring for the origin), by binary search, as the ids increase.
+    pub(crate) fn seq_of(&self, key: &EventId) -> Option<u64> {
+        if *key == self.origin {
+            return Some(self.first - 1);
+        }
+        let at = self.keys.binary_search(key).ok()?;
+        // `at` is below the ring's length, a `usize` bounded by `max_events`.
+        Some(self.first + at as u64)
     }
 
     /// The event with sequence number `seq`, or why there is none.
@@ -190,5 +255,43 @@ impl State {
                 *cell = entry.waker.take();
             }
         }
+    }
+}
+
+#[cfg(all(test, feature = "redis"))]
+mod tests {
+    use super::*;
+
+    fn push(state: &mut State, ms: u64, seq: u64) -> bool {
+        state.push_keyed(
+            EventId::new(ms, seq),
+            Bytes::from_static(b"x"),
+            3,
+            usize::MAX,
+        )
+    }
+
+    #[test]
+    fn outside_ids_are_found_by_binary_search_and_the_origin_follows_eviction() {
+        let mut state = State::new();
+        state.set_origin(EventId::new(5, 0));
+        assert!(push(&mut state, 7, 0));
+        assert!(push(&mut state, 7, 3));
+        assert!(!push(&mut state, 7, 3), "an id read twice is ignored");
+        assert!(!push(&mut state, 6, 9), "an older id is ignored");
+        assert_eq!(state.seq_of(&EventId::new(5, 0)), Some(0));
+        assert_eq!(state.seq_of(&EventId::new(7, 3)), Some(2));
+        assert_eq!(
+            state.seq_of(&EventId::new(7, 1)),
+            None,
+            "between two held ids"
+        );
+        assert!(push(&mut state, 9, 0));
+        assert!(push(&mut state, 9, 1));
+        // Holds 7-3, 9-0, 9-1: 7-0 was evicted and is the origin now.
+        assert_eq!(state.seq_of(&EventId::new(7, 0)), Some(1));
+        assert_eq!(state.seq_of(&EventId::new(5, 0)), None);
+        assert_eq!(state.key(1), EventId::new(7, 0));
+        assert_eq!(state.key(4), EventId::new(9, 1));
     }
 }

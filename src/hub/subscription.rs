@@ -6,12 +6,13 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use std::string::ToString;
 use std::sync::Arc;
+use std::vec::{self, Vec};
 
 use bytes::{Bytes, BytesMut};
 use futures_core::stream::{FusedStream, Stream};
 
 use super::ring::Read;
-use super::{Lag, Shared};
+use super::{EventId, Lag, Shared};
 use crate::stream::encode::sealed::Sealed;
 use crate::EncodeItem;
 
@@ -106,9 +107,11 @@ enum Intro {
     /// An id-only block naming the position the subscription started at (it dispatches no
     /// event), so that a client that reconnects before its first event still resumes from
     /// there, or learns of a gap, instead of silently skipping what came in between.
-    Position,
+    Position(EventId),
     /// The gap event for an unknown, evicted or old-epoch `Last-Event-ID`.
     Gap(Bytes),
+    /// Events from before the ring (a backplane's log), to send before the ring's.
+    Backlog(vec::IntoIter<Bytes>),
 }
 
 /// A hub's events for one client, from [`Hub::subscribe`](crate::Hub::subscribe): a cursor
@@ -152,26 +155,41 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    pub(crate) fn new(shared: Arc<Shared>, cursor: u64, slot: usize, gap: Option<Bytes>) -> Self {
+    /// `position` is the id of the event before `cursor`.
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        cursor: u64,
+        slot: usize,
+        position: EventId,
+        gap: Option<Bytes>,
+    ) -> Self {
         Subscription {
             shared,
             cursor,
             slot,
             intro: match gap {
                 Some(gap) => Intro::Gap(gap),
-                None => Intro::Position,
+                None => Intro::Position(position),
             },
             done: false,
             armed: None,
         }
     }
 
-    pub(crate) fn resumed(shared: Arc<Shared>, cursor: u64, slot: usize) -> Self {
+    pub(crate) fn resumed(
+        shared: Arc<Shared>,
+        cursor: u64,
+        slot: usize,
+        backlog: Vec<Bytes>,
+    ) -> Self {
         Subscription {
             shared,
             cursor,
             slot,
-            intro: Intro::None,
+            intro: match backlog.is_empty() {
+                true => Intro::None,
+                false => Intro::Backlog(backlog.into_iter()),
+            },
             done: false,
             armed: None,
         }
@@ -188,11 +206,16 @@ impl Stream for Subscription {
         }
         match core::mem::replace(&mut this.intro, Intro::None) {
             Intro::None => {}
-            Intro::Position => {
-                let position = this.shared.id(this.cursor.saturating_sub(1));
+            Intro::Position(position) => {
                 return Poll::Ready(Some(Encoded(position_block(&position))));
             }
             Intro::Gap(gap) => return Poll::Ready(Some(Encoded(gap))),
+            Intro::Backlog(mut backlog) => {
+                if let Some(entry) = backlog.next() {
+                    this.intro = Intro::Backlog(backlog);
+                    return Poll::Ready(Some(Encoded(entry)));
+                }
+            }
         }
         if let Some(armed) = &this.armed {
             if armed.will_wake(cx.waker()) && !this.shared.moved_from(this.cursor) {
@@ -212,21 +235,24 @@ impl Stream for Subscription {
                 }
                 Poll::Ready(Some(Encoded(bytes)))
             }
-            Read::Lagged { oldest } => {
-                drop(state);
-                match this.shared.lag {
-                    Lag::End => {
-                        this.done = true;
-                        Poll::Ready(None)
-                    }
-                    Lag::Gap => {
-                        let missed_after = this.shared.id(this.cursor.saturating_sub(1));
-                        this.cursor = oldest;
-                        let gap = this.shared.gap_event(&missed_after.to_string(), oldest - 1);
-                        Poll::Ready(Some(Encoded(gap)))
-                    }
+            Read::Lagged { oldest } => match this.shared.lag {
+                Lag::End => {
+                    this.done = true;
+                    Poll::Ready(None)
                 }
-            }
+                Lag::Gap => {
+                    // A hub with outside ids keeps no id for the cursor's evicted position;
+                    // its backplane uses `Lag::End`, and the client resumes from the log.
+                    let missed_after = this.shared.id(&state, this.cursor.saturating_sub(1));
+                    let resume_after = this.shared.id(&state, oldest - 1);
+                    drop(state);
+                    this.cursor = oldest;
+                    let gap = this
+                        .shared
+                        .gap_event(&missed_after.to_string(), &resume_after);
+                    Poll::Ready(Some(Encoded(gap)))
+                }
+            },
             Read::Empty if state.is_closed() => {
                 this.done = true;
                 Poll::Ready(None)
@@ -241,7 +267,7 @@ impl Stream for Subscription {
 }
 
 /// `id: <id>` and the empty line: sets a client's last event ID, dispatches nothing.
-fn position_block(id: &super::EventId) -> Bytes {
+fn position_block(id: &EventId) -> Bytes {
     let mut out = [0; super::id::MAX_LEN];
     let id = id.write(&mut out);
     let mut buf = BytesMut::with_capacity(id.len() + 6);
