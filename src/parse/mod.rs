@@ -43,97 +43,11 @@ const ID_CAPACITY: usize = 32;
 /// The size of the blocks [`Parser::feed`] copies borrowed input into.
 const FEED_BLOCK: usize = 8 * 1024;
 
-/// Limits for a [`Parser`].
-///
-/// # Examples
-///
-/// ```
-/// use sse_wire::{Config, Parser};
-///
-/// // A server that consumes many untrusted streams holds at most 64 KiB per event.
-/// let parser = Parser::with_config(Config::new().max_event_size(64 * 1024));
-/// # drop(parser);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Config {
-    max_event_size: usize,
-}
-
-impl Config {
-    /// The default [`max_event_size`](Config::max_event_size): 16 MiB.
-    ///
-    /// Generous on purpose: LLM APIs stream base64 images of several MiB as one event, and
-    /// a parser that rejects them breaks real streams. Lower it when you parse many
-    /// untrusted streams at once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sse_wire::Config::DEFAULT_MAX_EVENT_SIZE, 16 << 20);
-    /// ```
-    pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
-
-    /// The default configuration.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sse_wire::Config;
-    ///
-    /// assert_eq!(Config::new().event_size_limit(), Config::DEFAULT_MAX_EVENT_SIZE);
-    /// ```
-    pub const fn new() -> Self {
-        Config {
-            max_event_size: Self::DEFAULT_MAX_EVENT_SIZE,
-        }
-    }
-
-    /// Sets the most bytes the parser holds for one event.
-    ///
-    /// An event's size is the length of its data (lines joined), its type and its id, plus
-    /// the line being read; a line is measured without its line ending, so no single line
-    /// may be longer than the limit either. When an event would pass the limit, the parser
-    /// returns [`ParseError::EventTooLarge`] once, skips the rest of that event and carries
-    /// on at the next one. So the memory a parser holds is bounded by this limit (plus the
-    /// last event ID, itself bounded by it, and the chunks fed but not yet read).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sse_wire::{Config, ParseError, Parser};
-    ///
-    /// let mut parser = Parser::with_config(Config::new().max_event_size(10));
-    /// parser.feed(b"data: 0123\ndata: 4567\n\ndata: ok\n\n");
-    /// // "0123\n4567" is 9 bytes, but the second line (10 bytes) would not fit beside the first.
-    /// assert_eq!(parser.next_event(), Some(Err(ParseError::EventTooLarge { limit: 10 })));
-    /// assert_eq!(parser.next_event().unwrap()?.data(), "ok");
-    /// # Ok::<(), ParseError>(())
-    /// ```
-    pub const fn max_event_size(mut self, bytes: usize) -> Self {
-        self.max_event_size = bytes;
-        self
-    }
-
-    /// The limit set by [`max_event_size`](Config::max_event_size).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sse_wire::Config::new().max_event_size(5).event_size_limit(), 5);
-    /// ```
-    pub const fn event_size_limit(&self) -> usize {
-        self.max_event_size
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config::new()
-    }
-}
-
+mod config;
 mod interpret;
 mod scan;
+
+pub use config::Config;
 
 use interpret::{decode, known_field, value_start, Data, Field, Interpreter};
 use scan::{after_line_end, empty_line_at, find_line_end, Input, Line, LineBuf, Scanner, BOM_DONE};
@@ -200,16 +114,19 @@ impl Parser {
     /// # Examples
     ///
     /// ```
-    /// use sse_wire::{Config, Parser};
+    /// use sse_wire::{Config, ParseError, Parser};
     ///
-    /// let parser = Parser::with_config(Config::new().max_event_size(1 << 20));
-    /// # drop(parser);
+    /// let mut parser = Parser::with_config(Config::new().max_event_size(16));
+    /// parser.feed(b"data: 0123456789abcdef\n\ndata: ok\n\n");
+    /// assert_eq!(parser.next_event(), Some(Err(ParseError::EventTooLarge { limit: 16 })));
+    /// assert_eq!(parser.next_event().unwrap()?.data(), "ok");
+    /// # Ok::<(), ParseError>(())
     /// ```
     pub fn with_config(config: Config) -> Self {
         Parser {
             scanner: Scanner::default(),
             interpreter: Interpreter {
-                limit: config.max_event_size,
+                limit: config.get_max_event_size(),
                 // Room for the usual ids, so that copying them never allocates.
                 last_event_id: Vec::with_capacity(ID_CAPACITY),
                 ..Interpreter::default()
@@ -528,6 +445,53 @@ impl Parser {
     /// ```
     pub fn buffered_len(&self) -> usize {
         self.scanner.partial.len() + self.interpreter.size
+    }
+}
+
+mod sealed {
+    // Public in a private module: nameable in bounds, implementable by no one outside.
+    #[allow(unreachable_pub)]
+    pub trait Sealed {}
+}
+
+/// What the decode adapters yield: [`Event`] (events only, as `EventSource` delivers them)
+/// or [`Frame`] (events, comments, retry fields and id-only blocks, in stream order, for
+/// proxies and heartbeat watchers). The item type of `DecodeStream<S, T>` (feature `stream`)
+/// and `EventCodec<T>` (feature `tokio-util`); sealed, so these two are all there is.
+///
+/// # Examples
+///
+/// ```
+/// use sse_wire::{DecodeItem, Event, Frame, Parser};
+///
+/// // What `T::next_from` does for each item type, as the adapters call it.
+/// fn first<T: DecodeItem>(input: &[u8]) -> Option<T> {
+///     let mut parser = Parser::new();
+///     parser.feed(input);
+///     T::next_from(&mut parser)?.ok()
+/// }
+/// assert_eq!(first::<Event>(b": hi\ndata: x\n\n").unwrap().data(), "x");
+/// assert!(matches!(first::<Frame>(b": hi\ndata: x\n\n"), Some(Frame::Comment(text)) if text == "hi"));
+/// ```
+pub trait DecodeItem: sealed::Sealed + Sized {
+    /// The next item of this type from `parser`: [`Parser::next_event`] for events,
+    /// [`Parser::next_frame`] for frames.
+    fn next_from(parser: &mut Parser) -> Option<Result<Self, ParseError>>;
+}
+
+impl sealed::Sealed for Event {}
+impl DecodeItem for Event {
+    #[inline]
+    fn next_from(parser: &mut Parser) -> Option<Result<Self, ParseError>> {
+        parser.next_event()
+    }
+}
+
+impl sealed::Sealed for Frame {}
+impl DecodeItem for Frame {
+    #[inline]
+    fn next_from(parser: &mut Parser) -> Option<Result<Self, ParseError>> {
+        parser.next_frame()
     }
 }
 
