@@ -5,10 +5,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use bytestring::ByteString;
 
-use super::scan::{extend_line, within, Budget, Line, Step};
+use super::scan::{extend_line, make_room, within, Budget, Line, Step};
 use super::REUSE_LIMIT;
 use crate::event::{Extra, Id, Text};
 use crate::small::Small;
@@ -204,10 +204,12 @@ impl Block {
     /// Appends LF and one more line of data, as it came, to `joined`. The joined lines are
     /// decoded at dispatch, at once: LF is never part of a UTF-8 sequence, so that replaces
     /// invalid sequences exactly as decoding each line would.
-    #[inline]
+    // Out of line: inlined into the parser's loop, its copy routine was not.
+    #[inline(never)]
     fn push_line(&mut self, value: &[u8], limit: usize) {
-        extend_line(&mut self.joined, b"\n", limit);
-        extend_line(&mut self.joined, value, limit);
+        make_room(&mut self.joined, 1 + value.len(), limit);
+        self.joined.put_u8(b'\n');
+        self.joined.extend_from_slice(value);
     }
 
     fn set_event_type(&mut self, event_type: Small, len: usize) {
@@ -298,7 +300,10 @@ impl LastEventId {
 
     /// At a dispatch: sets the string to the buffer, if an `id` field changed it, and
     /// returns the buffer's text.
+    #[inline(always)]
     fn dispatch(&mut self) -> Option<Small> {
+        // Most blocks set no id: then nothing is moved out of the buffer.
+        self.buffer.as_ref()?;
         let id = self.buffer.take()?;
         self.string.clear();
         self.string.extend_from_slice(id.as_bytes());

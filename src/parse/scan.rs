@@ -40,8 +40,8 @@ pub(super) enum Budget {
     Skipping,
 }
 
-/// What the scanner found next. `L` is the line: a [`Line`] for callers, a `Span` (where
-/// the line is, without borrowing it) inside the scanner.
+/// What the scanner found next. `L` is the line: a [`Line`] for callers; `()` inside the
+/// scanner, before the line is lent out.
 #[derive(Debug)]
 pub(super) enum Step<L> {
     /// A complete line, without its ending.
@@ -63,15 +63,6 @@ impl<L> Step<L> {
             Step::End => Step::End,
         }
     }
-}
-
-/// Where a complete line is.
-#[derive(Debug, Clone, Copy)]
-enum Span {
-    /// `start..end` of the front chunk.
-    Chunk { start: usize, end: usize },
-    /// All of the [`PartialLine`].
-    Joined,
 }
 
 /// What the first bytes of the next chunk must be looked at for, before a line is read.
@@ -158,21 +149,13 @@ impl Scanner {
     /// long. A line that spans chunks stays lent out until the returned [`Line`] is dropped.
     #[inline(always)]
     pub(super) fn next_line(&mut self, budget: Budget) -> Option<Step<Line<'_>>> {
-        let step = self.next_span(budget)?;
-        Some(step.map(|span| self.line(span)))
-    }
-
-    /// [`next_line`](Scanner::next_line), as where the line is rather than a borrow of it,
-    /// so that the scanner can move on to the next chunk on the way.
-    #[inline(always)]
-    fn next_span(&mut self, budget: Budget) -> Option<Step<Span>> {
         loop {
             if self.pos >= self.chunk.len() && self.next_input()? {
                 return Some(Step::End);
             }
             if self.pending != Pending::Nothing {
                 if let Some(step) = self.resolve_pending(budget) {
-                    return Some(step);
+                    return Some(step.map(|()| self.partial.line()));
                 }
                 continue;
             }
@@ -182,7 +165,7 @@ impl Scanner {
                 // The line goes on in the next chunk.
                 self.pos = self.chunk.len();
                 match self.partial.extend(rest, budget) {
-                    Some(step) => return Some(step),
+                    Some(step) => return Some(step.map(|()| self.partial.line())),
                     None => continue,
                 }
             };
@@ -196,10 +179,18 @@ impl Scanner {
                 }
             };
             if self.partial.is_empty() {
-                return Some(judge(found, budget, Span::Chunk { start, end }));
+                // The usual case: the line lies in the chunk, and is lent out in place.
+                return Some(judge(found, budget).map(|()| Line {
+                    buf: LineBuf::Chunk {
+                        chunk: &self.chunk,
+                        text: &mut self.text,
+                    },
+                    start,
+                    end,
+                }));
             }
             if let Some(step) = self.partial.end(within(rest, ..found), budget) {
-                return Some(step);
+                return Some(step.map(|()| self.partial.line()));
             }
         }
     }
@@ -225,7 +216,7 @@ impl Scanner {
     /// Looks at the first bytes of the chunk for what [`Pending`] says. `Some` when that
     /// ends a line by itself (a BOM-like start that passes the budget).
     #[inline(never)]
-    fn resolve_pending(&mut self, budget: Budget) -> Option<Step<Span>> {
+    fn resolve_pending(&mut self, budget: Budget) -> Option<Step<()>> {
         while let Some(&byte) = self.chunk.get(self.pos) {
             match self.pending {
                 Pending::Lf => {
@@ -251,25 +242,6 @@ impl Scanner {
         None
     }
 
-    /// Lends out the line at `span`.
-    #[inline(always)]
-    fn line(&mut self, span: Span) -> Line<'_> {
-        match span {
-            Span::Chunk { start, end } => Line {
-                text: self.text.around(&self.chunk, start),
-                buf: LineBuf::Chunk(&self.chunk),
-                start,
-                end,
-            },
-            Span::Joined => Line {
-                start: 0,
-                end: self.partial.buf.len(),
-                buf: LineBuf::Joined(&mut self.partial),
-                text: None,
-            },
-        }
-    }
-
     /// Forgets the line in progress and expects a BOM again.
     fn start_stream(&mut self) {
         self.partial.clear();
@@ -277,13 +249,14 @@ impl Scanner {
     }
 }
 
-/// What a complete line of `len` bytes at `span` is under `budget`.
+/// What a complete line of `len` bytes is under `budget`: `Step::Line(())` when it may be
+/// read.
 #[inline(always)]
-fn judge(len: usize, budget: Budget, span: Span) -> Step<Span> {
+fn judge(len: usize, budget: Budget) -> Step<()> {
     match budget {
         Budget::Skipping => Step::Skipped { empty: len == 0 },
         Budget::Bytes(max) if len > max => Step::TooLong,
-        Budget::Bytes(_) => Step::Line(span),
+        Budget::Bytes(_) => Step::Line(()),
     }
 }
 
@@ -318,7 +291,7 @@ impl PartialLine {
     /// Adds `bytes`, which continue the line (or start it), within `budget`. `Some` with
     /// [`Step::TooLong`] when the line passes it: its bytes are let go, and the rest of it
     /// is dropped.
-    fn extend(&mut self, bytes: &[u8], budget: Budget) -> Option<Step<Span>> {
+    fn extend(&mut self, bytes: &[u8], budget: Budget) -> Option<Step<()>> {
         if self.dropping || bytes.is_empty() {
             return None;
         }
@@ -354,12 +327,12 @@ impl PartialLine {
 
     /// Ends the line with `last`, its last bytes: the line, to be read in place until the
     /// [`Line`] is dropped, or what else it is under `budget`; `None` for a dropped line.
-    fn end(&mut self, last: &[u8], budget: Budget) -> Option<Step<Span>> {
+    fn end(&mut self, last: &[u8], budget: Budget) -> Option<Step<()>> {
         let len = core::mem::take(&mut self.len) + last.len();
         if core::mem::take(&mut self.dropping) {
             return None;
         }
-        let step = judge(len, budget, Span::Joined);
+        let step = judge(len, budget);
         match (&step, budget) {
             (Step::Line(_), Budget::Bytes(max)) => {
                 extend_line(&mut self.buf, last, max);
@@ -368,6 +341,15 @@ impl PartialLine {
             _ => self.buf.clear(),
         }
         Some(step)
+    }
+
+    /// Lends out the complete line.
+    fn line(&mut self) -> Line<'_> {
+        Line {
+            start: 0,
+            end: self.buf.len(),
+            buf: LineBuf::Joined(self),
+        }
     }
 
     /// Lets go of a complete line once it has been read (unless a value took it), so that
@@ -402,14 +384,15 @@ struct CheckedText {
 }
 
 impl CheckedText {
-    /// The checked text and where in `chunk` it starts, for a line that starts at `start`:
-    /// checks the next window first when the line starts past the last one.
+    /// The checked text of `chunk[start..end]`, if it is valid UTF-8 and lies in a
+    /// window: checks the next window first when the line starts past the last one.
     #[inline(always)]
-    fn around(&mut self, chunk: &Bytes, start: usize) -> Option<(&ByteString, usize)> {
+    fn get(&mut self, chunk: &Bytes, start: usize, end: usize) -> Option<(&ByteString, &str)> {
         if !self.window.contains(&start) {
             self.check(chunk, start);
         }
-        Some((&self.text, self.window.start))
+        let at = self.window.start;
+        Some((&self.text, self.text.get(start - at..end.checked_sub(at)?)?))
     }
 
     /// Checks the complete lines of `chunk` from `start` on, up to [`CHECK_WINDOW`] bytes.
@@ -455,15 +438,17 @@ pub(super) struct Line<'a> {
     buf: LineBuf<'a>,
     start: usize,
     end: usize,
-    /// Checked text of `buf`, and where in `buf` it starts (see [`CheckedText`]).
-    text: Option<(&'a ByteString, usize)>,
 }
 
 /// Where a [`Line`] is.
 #[derive(Debug)]
 enum LineBuf<'a> {
-    /// In a fed chunk, which slices of it share.
-    Chunk(&'a Bytes),
+    /// In a fed chunk, which slices of it share; `text` is the chunk's [`CheckedText`],
+    /// asked only for values kept as text.
+    Chunk {
+        chunk: &'a Bytes,
+        text: &'a mut CheckedText,
+    },
     /// In the partial line's buffer.
     Joined(&'a mut PartialLine),
 }
@@ -477,21 +462,20 @@ impl Drop for Line<'_> {
 }
 
 impl<'a> Line<'a> {
-    /// A line of `bytes`, for tests of what reads lines.
+    /// A line of all of `chunk`, for tests of what reads lines.
     #[cfg(test)]
-    pub(super) fn of(bytes: &'a Bytes) -> Self {
+    fn of(chunk: &'a Bytes, text: &'a mut CheckedText) -> Self {
         Line {
-            buf: LineBuf::Chunk(bytes),
+            buf: LineBuf::Chunk { chunk, text },
             start: 0,
-            end: bytes.len(),
-            text: None,
+            end: chunk.len(),
         }
     }
 
     #[inline(always)]
     pub(super) fn as_slice(&self) -> &[u8] {
         let buf: &[u8] = match &self.buf {
-            LineBuf::Chunk(chunk) => chunk,
+            LineBuf::Chunk { chunk, .. } => chunk,
             LineBuf::Joined(partial) => &partial.buf,
         };
         within(buf, self.start..self.end)
@@ -528,11 +512,11 @@ impl<'a> Line<'a> {
 
     /// The line from byte `from` on, if it lies in text the scanner checked.
     #[inline(always)]
-    fn checked(&self, from: usize) -> Option<(&'a ByteString, &'a str)> {
-        let (text, at) = self.text?;
-        let start = (self.start + from).checked_sub(at)?;
-        let end = self.end.checked_sub(at)?;
-        Some((text, text.get(start..end)?))
+    fn checked(&mut self, from: usize) -> Option<(&ByteString, &str)> {
+        match &mut self.buf {
+            LineBuf::Chunk { chunk, text } => text.get(chunk, self.start + from, self.end),
+            LineBuf::Joined(_) => None,
+        }
     }
 
     /// The line from byte `from` on as `Bytes`, sharing the buffer. A joined line is taken:
@@ -540,7 +524,7 @@ impl<'a> Line<'a> {
     fn take_from(&mut self, from: usize) -> Bytes {
         let from = (self.start + from).min(self.end);
         match &mut self.buf {
-            LineBuf::Chunk(chunk) => chunk.slice(from..self.end),
+            LineBuf::Chunk { chunk, .. } => chunk.slice(from..self.end),
             LineBuf::Joined(partial) => {
                 let mut line = if partial.buf.len() > REUSE_LIMIT {
                     // The buffer would share the line's allocation; reusing it would pin a
@@ -648,10 +632,7 @@ fn start_line(buf: &mut BytesMut, hint: usize, first: usize, max: usize) {
 /// it grows to `max`.
 #[inline]
 pub(super) fn extend_line(buf: &mut BytesMut, bytes: &[u8], max: usize) {
-    let needed = buf.len() + bytes.len();
-    if needed > buf.capacity() {
-        grow_to_limit(buf, needed, max);
-    }
+    make_room(buf, bytes.len(), max);
     match bytes {
         // A drip of single bytes: skip the copy routine's call.
         [byte] => buf.put_u8(*byte),
@@ -659,7 +640,17 @@ pub(super) fn extend_line(buf: &mut BytesMut, bytes: &[u8], max: usize) {
     }
 }
 
-/// [`extend_line`]'s rare part, out of line so that the usual case is one compare.
+/// Makes room in `buf`, which holds at most `max` bytes, for `additional` more, growing it
+/// to the limit rather than past it when doubling would (see [`extend_line`]).
+#[inline(always)]
+pub(super) fn make_room(buf: &mut BytesMut, additional: usize, max: usize) {
+    let needed = buf.len() + additional;
+    if needed > buf.capacity() {
+        grow_to_limit(buf, needed, max);
+    }
+}
+
+/// [`make_room`]'s rare part, out of line so that the usual case is one compare.
 #[inline(never)]
 fn grow_to_limit(buf: &mut BytesMut, needed: usize, max: usize) {
     if needed > max / 2 && needed <= max {
@@ -732,7 +723,7 @@ mod tests {
     #[test]
     fn text_from_keeps_valid_text_in_place() {
         let bytes = Bytes::from_static(b"caf\xC3\xA9");
-        let text = Line::of(&bytes).text_from(0);
+        let text = Line::of(&bytes, &mut CheckedText::default()).text_from(0);
         assert_eq!(&*text, "café");
         assert_eq!(text.as_bytes().as_ptr(), bytes.as_ptr());
     }
@@ -741,6 +732,7 @@ mod tests {
     fn text_from_replaces_invalid_sequences_like_the_whatwg_decoder() {
         // A truncated 3-byte sequence is one U+FFFD; a lone continuation byte is another.
         let bytes = Bytes::from_static(b"a\xE2\x82b\x80c");
-        assert_eq!(&*Line::of(&bytes).text_from(0), "a\u{FFFD}b\u{FFFD}c");
+        let text = Line::of(&bytes, &mut CheckedText::default()).text_from(0);
+        assert_eq!(&*text, "a\u{FFFD}b\u{FFFD}c");
     }
 }
