@@ -79,9 +79,11 @@ enum Pending {
 /// Fed chunks in, lines out.
 #[derive(Debug)]
 pub(super) struct Scanner {
-    /// The chunk being read (empty when none is), out of the queue so that each line
-    /// reaches it without the queue's index arithmetic.
-    chunk: Bytes,
+    /// The chunk being read, out of the queue so that each line reaches it without the
+    /// queue's index arithmetic. `None` rather than an empty `Bytes` when there is none:
+    /// dropping one calls through its vtable, and calls that alternate between an empty
+    /// `Bytes` and fed chunks are mispredicted every time.
+    chunk: Option<Bytes>,
     /// Read position in `chunk`.
     pos: usize,
     /// The input fed after `chunk`.
@@ -94,7 +96,7 @@ pub(super) struct Scanner {
 impl Default for Scanner {
     fn default() -> Self {
         Scanner {
-            chunk: Bytes::new(),
+            chunk: None,
             pos: 0,
             queue: VecDeque::new(),
             pending: Pending::Bom(0),
@@ -120,12 +122,12 @@ impl Scanner {
     /// piece at a time asks this after every piece.
     #[inline]
     pub(super) fn is_drained(&self) -> bool {
-        self.queue.is_empty() && self.pos >= self.chunk.len()
+        self.queue.is_empty() && self.pos >= self.chunk_len()
     }
 
     /// The chunks (and ends) not yet read to their end.
     pub(super) fn queued(&self) -> usize {
-        self.queue.len() + usize::from(self.pos < self.chunk.len())
+        self.queue.len() + usize::from(self.pos < self.chunk_len())
     }
 
     /// The bytes held of the line in progress.
@@ -150,9 +152,13 @@ impl Scanner {
     #[inline(always)]
     pub(super) fn next_line(&mut self, budget: Budget) -> Option<Step<Line<'_>>> {
         loop {
-            if self.pos >= self.chunk.len() && self.next_input()? {
-                return Some(Step::End);
-            }
+            let chunk = match &self.chunk {
+                Some(chunk) if self.pos < chunk.len() => chunk,
+                _ => match self.next_input()? {
+                    true => return Some(Step::End),
+                    false => continue,
+                },
+            };
             if self.pending != Pending::Nothing {
                 if let Some(step) = self.resolve_pending(budget) {
                     return Some(step.map(|()| self.partial.line()));
@@ -160,17 +166,17 @@ impl Scanner {
                 continue;
             }
             let start = self.pos;
-            let rest = within(&self.chunk, start..);
+            let rest = within(chunk, start..);
             let Some(found) = find_line_end(rest) else {
                 // The line goes on in the next chunk.
-                self.pos = self.chunk.len();
+                self.pos = chunk.len();
                 match self.partial.extend(rest, budget) {
                     Some(step) => return Some(step.map(|()| self.partial.line())),
                     None => continue,
                 }
             };
             let end = start + found;
-            self.pos = match after_line_end(&self.chunk, end) {
+            self.pos = match after_line_end(chunk, end) {
                 Some(next) => next,
                 None => {
                     // Report the line now; the LF, if it comes, is skipped then.
@@ -180,14 +186,7 @@ impl Scanner {
             };
             if self.partial.is_empty() {
                 // The usual case: the line lies in the chunk, and is lent out in place.
-                return Some(judge(found, budget).map(|()| Line {
-                    buf: LineBuf::Chunk {
-                        chunk: &self.chunk,
-                        text: &mut self.text,
-                    },
-                    start,
-                    end,
-                }));
+                return Some(judge(found, budget).map(|()| self.chunk_line(start, end)));
             }
             if let Some(step) = self.partial.end(within(rest, ..found), budget) {
                 return Some(step.map(|()| self.partial.line()));
@@ -195,29 +194,49 @@ impl Scanner {
         }
     }
 
-    /// Moves on from the chunk read to its end to the next input: `None` when there is
-    /// none, `Some(true)` at the end of a stream, `Some(false)` with a new chunk to read.
+    /// Moves on from the chunk read to its end (which is let go) to the next input: `None`
+    /// when there is none, `Some(true)` at the end of a stream, `Some(false)` with a new
+    /// chunk to read.
     fn next_input(&mut self) -> Option<bool> {
         self.pos = 0;
         self.text.forget();
-        let (chunk, end) = match self.queue.pop_front() {
-            Some(Input::Chunk(chunk)) => (chunk, false),
-            Some(Input::End) => (Bytes::new(), true),
-            // Let go of the chunk read, which may be large.
-            None => (Bytes::new(), false),
-        };
-        self.chunk = chunk;
-        if end {
-            self.start_stream();
+        self.chunk = None;
+        match self.queue.pop_front()? {
+            Input::Chunk(chunk) => {
+                self.chunk = Some(chunk);
+                Some(false)
+            }
+            Input::End => {
+                self.start_stream();
+                Some(true)
+            }
         }
-        (end || !self.chunk.is_empty()).then_some(end)
+    }
+
+    /// Lends out `start..end` of the chunk being read.
+    #[inline(always)]
+    fn chunk_line(&mut self, start: usize, end: usize) -> Line<'_> {
+        static NONE: Bytes = Bytes::new();
+        debug_assert!(self.chunk.is_some(), "a line in a chunk has its chunk");
+        Line {
+            buf: LineBuf::Chunk {
+                chunk: self.chunk.as_ref().unwrap_or(&NONE),
+                text: &mut self.text,
+            },
+            start,
+            end,
+        }
+    }
+
+    fn chunk_len(&self) -> usize {
+        self.chunk.as_ref().map_or(0, Bytes::len)
     }
 
     /// Looks at the first bytes of the chunk for what [`Pending`] says. `Some` when that
     /// ends a line by itself (a BOM-like start that passes the budget).
     #[inline(never)]
     fn resolve_pending(&mut self, budget: Budget) -> Option<Step<()>> {
-        while let Some(&byte) = self.chunk.get(self.pos) {
+        while let Some(&byte) = self.chunk.as_ref().and_then(|chunk| chunk.get(self.pos)) {
             match self.pending {
                 Pending::Lf => {
                     self.pos += usize::from(byte == b'\n');
