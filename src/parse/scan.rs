@@ -310,6 +310,7 @@ impl PartialLine {
     /// Adds `bytes`, which continue the line (or start it), within `budget`. `Some` with
     /// [`Step::TooLong`] when the line passes it: its bytes are let go, and the rest of it
     /// is dropped.
+    #[inline(always)]
     fn extend(&mut self, bytes: &[u8], budget: Budget) -> Option<Step<()>> {
         if self.dropping || bytes.is_empty() {
             return None;
