@@ -118,9 +118,10 @@ impl Interpreter {
         };
         let value = within(bytes, value_at..);
         match field {
+            Field::Data if self.block.has_data() => self.block.push_more_data(value, self.limit),
             Field::Data => {
                 let len = value.len();
-                self.block.push_data(&mut line, value_at, len, self.limit);
+                self.block.set_data(line.text_from(value_at), len);
             }
             Field::Event => {
                 let len = value.len();
@@ -186,19 +187,25 @@ enum Data {
 }
 
 impl Block {
-    /// Adds a `data` line's value, `len` input bytes from `value_at` of `line`.
-    #[inline(always)]
-    fn push_data(&mut self, line: &mut Line<'_>, value_at: usize, len: usize, limit: usize) {
+    fn has_data(&self) -> bool {
+        !matches!(self.data, Data::None)
+    }
+
+    /// The first `data` line's value, `len` input bytes, decoded.
+    fn set_data(&mut self, data: ByteString, len: usize) {
         self.size += len + 1;
-        match &self.data {
-            Data::None => self.data = Data::One(line.text_from(value_at)),
-            Data::One(first) => {
-                extend_line(&mut self.joined, first.as_bytes(), limit);
-                self.data = Data::Many;
-                self.push_line(within(line.as_slice(), value_at..), limit);
-            }
-            Data::Many => self.push_line(within(line.as_slice(), value_at..), limit),
+        self.data = Data::One(data);
+    }
+
+    /// A further `data` line's value, as it came: the lines are joined in `joined`.
+    #[inline(always)]
+    fn push_more_data(&mut self, value: &[u8], limit: usize) {
+        self.size += value.len() + 1;
+        if let Data::One(first) = &self.data {
+            extend_line(&mut self.joined, first.as_bytes(), limit);
+            self.data = Data::Many;
         }
+        self.push_line(value, limit);
     }
 
     /// Appends LF and one more line of data, as it came, to `joined`. The joined lines are
