@@ -10,7 +10,7 @@
 //! Arguments: the upstream URL (default `http://127.0.0.1:3000/ticks`) and the address to
 //! listen on (default `127.0.0.1:3001`). Every request opens its own upstream connection and
 //! passes the client's `Last-Event-ID` along, so reconnections resume upstream. The proxy
-//! decodes with a `FrameStream` and re-encodes with an `EncodeStream` (which writes each
+//! decodes with a `DecodeStream` of frames and re-encodes with an `EncodeStream` (which writes each
 //! frame with `Frame::encode`), adding its own keep-alive comments; an upstream failure
 //! aborts the downstream response, which tells the client to reconnect. When the client
 //! leaves, axum drops the body and with it the upstream connection.
@@ -22,7 +22,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use sse_wire::{EncodeStream, Frame, FrameStream, SseBody, TokioTimer};
+use sse_wire::{DecodeStream, EncodeStream, Frame, SseBody, TokioTimer};
 
 #[derive(Clone)]
 struct Upstream {
@@ -73,18 +73,20 @@ async fn proxy(State(upstream): State<Upstream>, headers: HeaderMap) -> Response
         }
     };
     println!("client connected; upstream answered {}", response.status());
-    let frames = FrameStream::new(response.bytes_stream()).inspect(|frame| match frame {
-        Ok(Frame::Event(event)) => println!(
-            "  event {} (id {:?})",
-            event.event_type(),
-            event.last_event_id()
-        ),
-        Ok(Frame::Comment(text)) => println!("  comment {text:?}"),
-        Ok(Frame::Retry(delay)) => println!("  retry {delay:?}"),
-        Ok(Frame::Id(id)) => println!("  id {id:?}"),
-        Ok(_) => {}
-        Err(error) => eprintln!("  upstream: {error}"),
-    });
+    let frames = DecodeStream::new(response.bytes_stream())
+        .frames()
+        .inspect(|frame| match frame {
+            Ok(Frame::Event(event)) => println!(
+                "  event {} (id {:?})",
+                event.event_type(),
+                event.last_event_id()
+            ),
+            Ok(Frame::Comment(text)) => println!("  comment {text:?}"),
+            Ok(Frame::Retry(delay)) => println!("  retry {delay:?}"),
+            Ok(Frame::Id(id)) => println!("  id {id:?}"),
+            Ok(_) => {}
+            Err(error) => eprintln!("  upstream: {error}"),
+        });
     let body = EncodeStream::new(frames).keep_alive(Duration::from_secs(15), TokioTimer::new());
     SseBody::new(body).into_http_response().map(Body::new)
 }

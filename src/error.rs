@@ -69,13 +69,20 @@ pub enum EncodeError {
 }
 
 /// What went wrong while decoding a stream of byte chunks: the transport that delivered
-/// them, or the event stream they carried. From [`DecodeStream`](crate::DecodeStream) and
-/// [`FrameStream`](crate::FrameStream) (feature `stream`) and the tokio-util codecs (feature
-/// `tokio-util`).
+/// them, or the event stream they carried. From `DecodeStream` (feature `stream`) and
+/// `EventCodec` (feature `tokio-util`).
 ///
 /// Keeping the two apart tells a client what to do: a transport error calls for a
 /// reconnection (with [`last_event_id`](crate::Parser::last_event_id)), a parse error only
 /// means one event was skipped.
+///
+/// Each variant displays as its cause does, and [`source`](core::error::Error::source)
+/// passes on the cause's source: a transport error reads as what the transport said.
+///
+/// The enum is `#[non_exhaustive]`: a later release may add a kind of failure (a
+/// variant), so a `match` needs a wildcard arm. Whatever it stands for, the adapter and its
+/// parser stay usable and keep their last event ID; treat it as a transport error (end
+/// this connection and reconnect with the last event ID), which is always safe.
 ///
 /// # Examples
 ///
@@ -83,18 +90,27 @@ pub enum EncodeError {
 /// use sse_wire::{DecodeError, ParseError};
 ///
 /// let transport: DecodeError<std::io::Error> = DecodeError::Transport(std::io::ErrorKind::ConnectionReset.into());
-/// assert_eq!(transport.to_string(), "event stream transport failed");
-/// assert!(std::error::Error::source(&transport).is_some());
+/// assert_eq!(transport.to_string(), "connection reset");
 ///
 /// let parse: DecodeError<std::io::Error> = DecodeError::Parse(ParseError::EventTooLarge { limit: 8 });
 /// assert_eq!(parse.to_string(), "event exceeds the size limit of 8 bytes");
+///
+/// let action = |error: &DecodeError<std::io::Error>| match error {
+///     DecodeError::Parse(_) => "carry on: the parser skipped one event",
+///     DecodeError::Transport(_) => "reconnect with the last event ID",
+///     // A kind of failure added by a later release.
+///     _ => "reconnect with the last event ID",
+/// };
+/// assert_eq!(action(&parse), "carry on: the parser skipped one event");
+/// assert_eq!(action(&transport), "reconnect with the last event ID");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError<E> {
-    /// The stream of chunks failed: a broken connection, a timeout, a bad body.
-    #[error("event stream transport failed")]
-    Transport(#[source] E),
+    /// The stream of chunks failed: a broken connection, a timeout, a bad body. Displays
+    /// as `E` does.
+    #[error(transparent)]
+    Transport(E),
     /// The bytes broke a limit of the parser's [`Config`](crate::Config); the parser skipped
     /// the offending event and carries on.
     #[error(transparent)]

@@ -4,7 +4,7 @@
 //! **Servers** build an [`Event`] and write it into a reused `BytesMut`:
 //!
 //! ```
-//! use bytes::BytesMut;
+//! use sse_wire::bytes::BytesMut;
 //! use sse_wire::Event;
 //!
 //! let mut body = BytesMut::new();
@@ -26,7 +26,7 @@
 //! events out; the parser keeps what a reconnection needs:
 //!
 //! ```
-//! use bytes::Bytes;
+//! use sse_wire::bytes::Bytes;
 //! use sse_wire::Parser;
 //!
 //! let mut parser = Parser::new();
@@ -107,8 +107,8 @@
 //! - `std` (default): runtime CPU detection for the line scanner. Without it the crate is
 //!   `#![no_std]` and needs only `alloc`.
 //! - `stream` (default): [`EncodeStream`] (events to bytes, with keep-alive and coalescing)
-//!   and [`DecodeStream`] / [`FrameStream`] (bytes to events or frames) over any `Stream`,
-//!   under any runtime; `no_std`-friendly.
+//!   and [`DecodeStream`] (bytes to events, or to frames) over any `Stream`, under any
+//!   runtime; `no_std`-friendly.
 //! - `tokio`: [`TokioTimer`], a keep-alive timer on `tokio::time`.
 //! - `http-body`: [`SseBody`], an `http_body::Body` for hyper 1 and axum 0.8, and
 //!   [`response_headers`] and `last_event_id`.
@@ -125,6 +125,55 @@
 //!   [`ReconnectPolicy`], are in the core and need no feature.
 //! - `redis`: [`RedisHub`], hubs on many nodes sharing one Redis Stream: an event
 //!   published on any node reaches every node's clients, which resume on any node.
+//! - `tokio-util`: [`EventCodec`] (events or frames) for `FramedRead` / `FramedWrite`.
+//!
+//! Without a feature, [`Parser`], [`Event`], the encoder, [`RESPONSE_HEADERS`] and the
+//! errors are all there. The crate re-exports [`bytes`], whose `Bytes` and `BytesMut` its
+//! API takes, so `sse_wire::bytes::Bytes` needs no dependency line of its own.
+//!
+// Links to items of features that are off lead to their docs.rs pages, so that the docs
+// build without broken links under every feature set.
+#![cfg_attr(feature = "stream", doc = "[`EncodeStream`]: crate::EncodeStream")]
+#![cfg_attr(
+    not(feature = "stream"),
+    doc = "[`EncodeStream`]: https://docs.rs/sse-wire/latest/sse_wire/struct.EncodeStream.html"
+)]
+#![cfg_attr(feature = "stream", doc = "[`DecodeStream`]: crate::DecodeStream")]
+#![cfg_attr(
+    not(feature = "stream"),
+    doc = "[`DecodeStream`]: https://docs.rs/sse-wire/latest/sse_wire/struct.DecodeStream.html"
+)]
+#![cfg_attr(feature = "tokio", doc = "[`TokioTimer`]: crate::TokioTimer")]
+#![cfg_attr(
+    not(feature = "tokio"),
+    doc = "[`TokioTimer`]: https://docs.rs/sse-wire/latest/sse_wire/struct.TokioTimer.html"
+)]
+#![cfg_attr(feature = "http-body", doc = "[`SseBody`]: crate::SseBody")]
+#![cfg_attr(
+    not(feature = "http-body"),
+    doc = "[`SseBody`]: https://docs.rs/sse-wire/latest/sse_wire/struct.SseBody.html"
+)]
+#![cfg_attr(
+    feature = "http-body",
+    doc = "[`response_headers`]: crate::response_headers"
+)]
+#![cfg_attr(
+    not(feature = "http-body"),
+    doc = "[`response_headers`]: https://docs.rs/sse-wire/latest/sse_wire/fn.response_headers.html"
+)]
+#![cfg_attr(
+    feature = "json",
+    doc = "[`EventBuilder::json_data`]: crate::EventBuilder::json_data"
+)]
+#![cfg_attr(
+    not(feature = "json"),
+    doc = "[`EventBuilder::json_data`]: https://docs.rs/sse-wire/latest/sse_wire/struct.EventBuilder.html#method.json_data"
+)]
+#![cfg_attr(feature = "tokio-util", doc = "[`EventCodec`]: crate::EventCodec")]
+#![cfg_attr(
+    not(feature = "tokio-util"),
+    doc = "[`EventCodec`]: https://docs.rs/sse-wire/latest/sse_wire/struct.EventCodec.html"
+)]
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![forbid(unsafe_code)]
@@ -141,6 +190,25 @@
 )]
 
 extern crate alloc;
+
+/// The `bytes` crate, re-exported: [`Parser::feed_bytes`] takes its `Bytes` and
+/// [`Event::encode`] writes into its `BytesMut`, so `use sse_wire::bytes::Bytes;` works
+/// without a dependency line of your own (add one when you name `bytes` directly; it must
+/// be a 1.x version).
+///
+/// # Examples
+///
+/// ```
+/// use sse_wire::bytes::{Bytes, BytesMut};
+///
+/// let mut parser = sse_wire::Parser::new();
+/// parser.feed_bytes(Bytes::from_static(b"data: hi\n\n"));
+/// let mut out = BytesMut::new();
+/// parser.next_event().unwrap()?.encode(&mut out);
+/// assert_eq!(&out[..], b"data: hi\n\n");
+/// # Ok::<(), sse_wire::ParseError>(())
+/// ```
+pub use bytes;
 #[cfg(feature = "std")]
 extern crate std;
 
@@ -151,6 +219,7 @@ mod encode;
 mod error;
 mod event;
 mod event_ref;
+mod headers;
 #[cfg(feature = "http-body")]
 mod http;
 #[cfg(feature = "hub")]
@@ -169,11 +238,12 @@ pub use client::{
 #[cfg(feature = "reqwest")]
 pub use client::{EventSource, SourceEvent};
 #[cfg(feature = "tokio-util")]
-pub use codec::{EventCodec, FrameCodec};
+pub use codec::EventCodec;
 pub use encode::KEEP_ALIVE;
 pub use error::{DecodeError, EncodeError, ParseError};
 pub use event::{Event, EventBuilder, Frame, Text};
 pub use event_ref::EventRef;
+pub use headers::RESPONSE_HEADERS;
 #[cfg(feature = "http-body")]
 pub use http::{last_event_id, response_headers, SseBody};
 #[cfg(feature = "redis")]
@@ -185,13 +255,11 @@ pub use json::JsonError;
 pub use parse::{Config, Parser};
 #[cfg(feature = "stream")]
 pub use stream::serve::{MaxAge, KEEP_ALIVE_INTERVAL};
+pub use parse::{Config, DecodeItem, Parser};
 #[cfg(feature = "tokio")]
 pub use stream::TokioTimer;
 #[cfg(feature = "stream")]
-pub use stream::{
-    DecodeStream, EncodeItem, EncodeStream, FrameStream, KeepAliveTimer, NoKeepAlive,
-    RESPONSE_HEADERS,
-};
+pub use stream::{DecodeStream, EncodeItem, EncodeStream, KeepAliveTimer, NoKeepAlive};
 
 // Doctest the README's examples.
 #[cfg(doctest)]

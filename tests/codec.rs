@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
-use sse_wire::{Config, DecodeError, Event, EventCodec, Frame, FrameCodec, ParseError, Parser};
+use sse_wire::{Config, DecodeError, Event, EventCodec, Frame, ParseError, Parser};
 use tokio_util::codec::{Decoder, FramedRead, FramedWrite};
 
 const INPUT: &[u8] =
@@ -60,7 +60,7 @@ fn decoding_matches_the_parser_for_every_piece_size() {
             "{size}"
         );
         assert_eq!(
-            decode_in_pieces(FrameCodec::new(), size, |f| f),
+            decode_in_pieces(EventCodec::new().frames(), size, |f| f),
             frames,
             "{size}"
         );
@@ -97,7 +97,7 @@ fn the_end_discards_an_unterminated_event_and_bytes_after_it_start_a_new_stream(
 
 #[test]
 fn a_parse_error_is_reported_and_decoding_recovers() {
-    let mut codec = FrameCodec::with_config(Config::new().max_event_size(10));
+    let mut codec = EventCodec::with_config(Config::new().max_event_size(10)).frames();
     let mut buf = BytesMut::from(&b"data: far too long\n\nretry: 9\n"[..]);
     assert!(matches!(
         codec.decode(&mut buf),
@@ -156,7 +156,7 @@ async fn framed_write_then_framed_read_round_trips_events_and_frames() {
         events.iter().map(fields).collect::<Vec<_>>()
     );
 
-    let mut frames = FramedRead::new(&wire[..], FrameCodec::new());
+    let mut frames = FramedRead::new(&wire[..], EventCodec::new().frames());
     let mut comments = 0;
     while let Some(frame) = frames.next().await {
         comments += usize::from(matches!(frame.unwrap(), Frame::Comment(c) if c == "bye"));

@@ -1,4 +1,4 @@
-//! `DecodeStream` and `FrameStream`: the same events as the parser for every chunking,
+//! `DecodeStream`, of events and of frames: the same events as the parser for every chunking,
 //! transport errors apart from parse errors, the end, reconnection state and frames.
 #![cfg(feature = "stream")]
 
@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures_executor::block_on;
 use futures_util::stream::{self, FusedStream, StreamExt};
 use manual::{poll, Manual};
-use sse_wire::{Config, DecodeError, DecodeStream, Event, Frame, FrameStream, ParseError, Parser};
+use sse_wire::{Config, DecodeError, DecodeStream, Event, Frame, ParseError, Parser};
 
 /// What the parser makes of `input` fed whole: the oracle for the adapters.
 fn parse_whole(input: &[u8], frames: bool) -> Vec<Frame> {
@@ -45,7 +45,12 @@ fn decode_chunks(chunks: Vec<Vec<u8>>) -> Vec<Frame> {
 
 fn decode_frame_chunks(chunks: Vec<Vec<u8>>) -> Vec<Frame> {
     let chunks = stream::iter(chunks.into_iter().map(Ok::<_, Infallible>));
-    block_on(FrameStream::new(chunks).map(|f| f.unwrap()).collect())
+    block_on(
+        DecodeStream::new(chunks)
+            .frames()
+            .map(|f| f.unwrap())
+            .collect(),
+    )
 }
 
 const TRICKY: &[u8] = b"\xEF\xBB\xBFid: 1\r\nevent: a\r\ndata: x\r\ndata:  y\r\r\n: c\ndata: \xFF\n\nretry: 10\rid: 2\n\ndata: z\r\n\r\ndata: unterminated";
@@ -151,7 +156,12 @@ fn events_already_complete_come_out_before_the_inner_stream_is_polled() {
 #[test]
 fn frames_report_comments_retry_and_id_only_blocks() {
     let chunks = stream::iter([Ok::<_, Infallible>(":\n\nretry: 250\nid: 9\n\ndata: x\n\n")]);
-    let frames: Vec<Frame> = block_on(FrameStream::new(chunks).map(|f| f.unwrap()).collect());
+    let frames: Vec<Frame> = block_on(
+        DecodeStream::new(chunks)
+            .frames()
+            .map(|f| f.unwrap())
+            .collect(),
+    );
     assert!(matches!(&frames[0], Frame::Comment(text) if text.is_empty()));
     assert_eq!(frames[1], Frame::Retry(Duration::from_millis(250)));
     assert!(matches!(&frames[2], Frame::Id(id) if id == "9"));
@@ -203,15 +213,39 @@ fn reconnect_keeps_the_last_event_id_and_retry_and_drops_the_cut_event() {
     assert!(!decoder.is_terminated());
 }
 
+/// A transport error reads as its cause: the adapter adds no message that hides it, and
+/// passes on the cause's own source (reporters that walk the chain see each message once).
 #[test]
-fn decode_error_messages_and_sources() {
-    let transport: DecodeError<std::io::Error> =
-        DecodeError::Transport(std::io::Error::other("reset by peer"));
-    assert_eq!(transport.to_string(), "event stream transport failed");
+fn decode_errors_display_their_cause_and_pass_on_its_source() {
+    #[derive(Debug)]
+    struct Tls;
+    impl std::fmt::Display for Tls {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("certificate expired")
+        }
+    }
+    impl std::error::Error for Tls {}
+
+    #[derive(Debug)]
+    struct Body(Tls);
+    impl std::fmt::Display for Body {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("body read failed")
+        }
+    }
+    impl std::error::Error for Body {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    let transport: DecodeError<Body> = DecodeError::Transport(Body(Tls));
+    assert_eq!(transport.to_string(), "body read failed");
     let source = std::error::Error::source(&transport).unwrap();
-    assert_eq!(source.to_string(), "reset by peer");
+    assert_eq!(source.to_string(), "certificate expired");
     let parse = DecodeError::<std::io::Error>::Parse(ParseError::EventTooLarge { limit: 3 });
     assert_eq!(parse.to_string(), "event exceeds the size limit of 3 bytes");
+    assert!(std::error::Error::source(&parse).is_none());
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! End to end over real HTTP on loopback: hyper 1 and axum 0.8 servers sending `SseBody`, an
 //! actix-web 4 server streaming `EncodeStream`, reqwest and hyper clients reading them
-//! through `DecodeStream` / `FrameStream`, and a proxy that decodes an upstream stream and
+//! through `DecodeStream` (of events and of frames), and a proxy that decodes an upstream stream and
 //! re-encodes it downstream.
 //!
 //! Every wait is bounded by `bounded` (30 s), every server binds 127.0.0.1:0, and no test
@@ -23,7 +23,7 @@ use hyper::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, HOST};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use sse_wire::{
-    DecodeError, DecodeStream, EncodeStream, Event, Frame, FrameStream, Parser, SseBody, TokioTimer,
+    DecodeError, DecodeStream, EncodeStream, Event, Frame, Parser, SseBody, TokioTimer,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
@@ -504,7 +504,7 @@ async fn keep_alive_comments_cross_http_when_the_stream_is_quiet() {
         let (listener, addr) = bind().await;
         tokio::spawn(async move { axum::serve(listener, app).await });
 
-        let mut frames = FrameStream::new(get_hyper(addr, None).await.body);
+        let mut frames = DecodeStream::new(get_hyper(addr, None).await.body).frames();
         assert!(
             matches!(frames.next().await, Some(Ok(Frame::Event(event))) if event.data() == "first")
         );
@@ -657,7 +657,7 @@ const UPSTREAM: &[&str] = &[
     "id\ndata: after reset\n\ndata: never finished",
 ];
 
-/// A proxy built from the crate's pieces: read upstream with reqwest into a `FrameStream`,
+/// A proxy built from the crate's pieces: read upstream with reqwest into a `DecodeStream` of frames,
 /// write the frames downstream through `EncodeStream` / `SseBody` (each with
 /// `Frame::encode`), and pass the client's `Last-Event-ID` upstream.
 async fn serve_proxy(upstream: SocketAddr) -> SocketAddr {
@@ -668,7 +668,7 @@ async fn serve_proxy(upstream: SocketAddr) -> SocketAddr {
                 .get("last-event-id")
                 .map(|v| v.to_str().unwrap().to_owned());
             let reply = get_reqwest(upstream, last_event_id.as_deref()).await;
-            let frames = FrameStream::new(reply.body);
+            let frames = DecodeStream::new(reply.body).frames();
             SseBody::new(EncodeStream::new(frames))
                 .into_http_response()
                 .map(axum::body::Body::new)

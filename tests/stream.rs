@@ -18,7 +18,7 @@ use futures_executor::block_on;
 use futures_util::stream::{self, FusedStream, StreamExt};
 use futures_util::task::{waker, ArcWake};
 use manual::{poll, Manual};
-use sse_wire::{DecodeStream, EncodeStream, Event, FrameStream, KeepAliveTimer, KEEP_ALIVE};
+use sse_wire::{DecodeStream, EncodeStream, Event, KeepAliveTimer, KEEP_ALIVE};
 
 // ---------------------------------------------------------------------------------------
 // Test doubles
@@ -284,7 +284,9 @@ fn frames_reencode_to_the_stream_they_came_from() {
     // In the encoder's field order, so the bytes can be compared as they are.
     let upstream = ": hello\nretry: 300\nevent: tick\nid: 7\ndata: a\ndata: b\n\nid: 8\n\n";
     let chunks = stream::iter([Ok::<_, Infallible>(upstream)]);
-    let frames = FrameStream::new(chunks).map(|frame| frame.map_err(|_| "decode failed"));
+    let frames = DecodeStream::new(chunks)
+        .frames()
+        .map(|frame| frame.map_err(|_| "decode failed"));
     let out: Vec<Bytes> = block_on(EncodeStream::new(frames).map(|c| c.unwrap()).collect());
     let reencoded = out.concat();
     // The retry goes out as a block of its own (so that it can never join another block),

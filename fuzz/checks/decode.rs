@@ -46,7 +46,7 @@ impl futures_util::Stream for Connection {
     }
 }
 
-/// What `decode_stream` needs of `DecodeStream` and `FrameStream` alike.
+/// What `decode_stream` needs of `DecodeStream` of events and of frames alike.
 trait Decoder: futures_util::Stream + Unpin + Sized {
     fn with(connection: Connection, config: Config) -> Self;
     fn reconnect_to(&mut self, connection: Connection);
@@ -77,9 +77,9 @@ impl Decoder for sse_wire::DecodeStream<Connection> {
     }
 }
 
-impl Decoder for sse_wire::FrameStream<Connection> {
+impl Decoder for sse_wire::DecodeStream<Connection, Frame> {
     fn with(connection: Connection, config: Config) -> Self {
-        Self::with_config(connection, config)
+        sse_wire::DecodeStream::with_config(connection, config).frames()
     }
 
     fn reconnect_to(&mut self, connection: Connection) {
@@ -131,7 +131,7 @@ pub(crate) fn decode_stream(input: &[u8]) {
         });
     }
     if frames {
-        decode_with::<sse_wire::FrameStream<Connection>>(config, &steps);
+        decode_with::<sse_wire::DecodeStream<Connection, Frame>>(config, &steps);
     } else {
         decode_with::<sse_wire::DecodeStream<Connection>>(config, &steps);
     }

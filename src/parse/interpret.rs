@@ -1,5 +1,6 @@
 //! The interpreter: the standard's field rules, applied to lines; events out.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -7,152 +8,133 @@ use core::time::Duration;
 use bytes::{BufMut, BytesMut};
 use bytestring::ByteString;
 
-use super::scan::{extend_line, make_room, Line, LineBuf, Step};
+use super::scan::{extend_line, make_room, within, Budget, Line, Step};
 use super::REUSE_LIMIT;
 use crate::event::{Extra, Id, Text};
 use crate::small::Small;
 use crate::{Event, Frame, ParseError};
 
-/// The data of the event in progress.
-#[derive(Debug, Default)]
-pub(super) enum Data {
-    #[default]
-    None,
-    /// One line: a slice of the input.
-    One(ByteString),
-    /// Several lines, joined with LF in `Interpreter::joined`.
-    Many,
-}
+/// The room the copy of the last event ID starts with: the usual ids never allocate.
+const ID_CAPACITY: usize = 32;
 
 /// The standard's "interpret an event stream" state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Interpreter {
-    pub(super) limit: usize,
-    /// Bytes held for the event in progress (data, type, id), for the limit.
-    pub(super) size: usize,
-    pub(super) data: Data,
-    /// Where lines of multi-line data are joined, undecoded.
-    pub(super) joined: BytesMut,
-    /// This block's `event` field; `Some("")` stays distinct only until dispatch.
-    pub(super) event_type: Option<Small>,
-    /// Whether this block had a valid `id` field (its value is `id_buffer`).
-    pub(super) block_has_id: bool,
-    /// The input bytes of this block's last `event` and `id` values, counted in `size`.
-    pub(super) event_type_size: usize,
-    pub(super) id_size: usize,
-    pub(super) retry_field: Option<Duration>,
-    /// The event passed the limit: ignore lines up to the next empty one.
-    pub(super) skipping: bool,
-    /// The standard's "last event ID buffer", while it differs from the string: set by an
-    /// `id` field, taken at the next dispatch (it survives a discarded block, as the
-    /// buffer does). Moved into the event that carries it.
-    pub(super) id_buffer: Option<Small>,
-    /// The standard's "last event ID string": a copy, so that events that carry their own
-    /// id (the usual case) move it out instead of sharing it with the parser. Always UTF-8
-    /// (copied from decoded text), but kept as bytes: copying them needs no check, which
-    /// for the usual short, inline id would cost more than the copy. `last_event_id()`,
-    /// called far less often than ids change, checks them when read.
-    pub(super) last_event_id: Vec<u8>,
-    /// `last_event_id` as shareable text, made when an event without an id of its own (or
-    /// an id frame) first needs it, and kept until the id changes.
-    pub(super) shared_last_event_id: Option<ByteString>,
-    pub(super) retry: Option<Duration>,
+    limit: usize,
+    /// The event passed the limit: lines are ignored up to the next empty one.
+    skipping: bool,
+    block: Block,
+    last_id: LastEventId,
+    /// The last valid `retry` field.
+    retry: Option<Duration>,
 }
 
 impl Interpreter {
-    pub(super) fn budget(&self) -> Option<usize> {
-        if self.skipping {
-            None
-        } else {
-            Some(self.limit.saturating_sub(self.size))
+    pub(super) fn new(limit: usize) -> Self {
+        Interpreter {
+            limit,
+            skipping: false,
+            block: Block::default(),
+            last_id: LastEventId {
+                buffer: None,
+                string: Vec::with_capacity(ID_CAPACITY),
+                shared: None,
+            },
+            retry: None,
         }
     }
 
-    /// Applies one line. `frames` asks for comments, retry and id frames too.
+    pub(super) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Bytes held for the event in progress.
+    pub(super) fn held_len(&self) -> usize {
+        self.block.size
+    }
+
+    pub(super) fn retry(&self) -> Option<Duration> {
+        self.retry
+    }
+
+    pub(super) fn last_event_id(&self) -> &str {
+        self.last_id.as_str()
+    }
+
+    /// How long the next line may be: what is left of the event's limit.
+    #[inline(always)]
+    pub(super) fn budget(&self) -> Budget {
+        if self.skipping {
+            Budget::Skipping
+        } else {
+            Budget::Bytes(self.limit.saturating_sub(self.block.size))
+        }
+    }
+
+    /// Applies what the scanner found. `frames` asks for comments, retry and id frames too.
+    #[inline(always)]
     pub(super) fn apply(
         &mut self,
-        step: Step<'_>,
+        step: Step<Line<'_>>,
         frames: bool,
     ) -> Option<Result<Frame, ParseError>> {
         match step {
-            Step::Line(mut line) => self.line(&mut line, frames),
+            Step::Line(line) => self.line(line, frames),
             Step::Skipped { empty } => {
                 if empty {
+                    // The skipped event ends: its id, read before it passed the limit,
+                    // takes effect, as a dispatch would make it.
                     self.skipping = false;
-                    self.take_id_buffer();
+                    self.last_id.dispatch();
                 }
                 None
             }
             Step::TooLong => {
-                self.reset_event();
+                self.block.reset();
                 self.skipping = true;
                 Some(Err(ParseError::EventTooLarge { limit: self.limit }))
             }
             Step::End => {
-                self.reset_event();
+                self.block.reset();
                 self.skipping = false;
-                // The next connection's buffer starts from the last ID actually dispatched,
-                // as browsers do: an `id` of the discarded block never takes effect.
-                self.id_buffer = None;
+                // The next connection starts from the last ID actually dispatched, as
+                // browsers do: an `id` of the discarded block never takes effect.
+                self.last_id.discard_buffer();
                 None
             }
         }
     }
 
-    pub(super) fn line(
-        &mut self,
-        line: &mut Line<'_>,
-        frames: bool,
-    ) -> Option<Result<Frame, ParseError>> {
+    /// Applies one line.
+    #[inline(always)]
+    fn line(&mut self, mut line: Line<'_>, frames: bool) -> Option<Result<Frame, ParseError>> {
         let bytes = line.as_slice();
         if bytes.is_empty() {
             return self.dispatch(frames);
         }
-        let (field, value_at) = match known_field(bytes) {
-            Some((field, colon)) => (field, value_start(bytes, colon)),
-            None => match memchr::memchr(b':', bytes) {
-                Some(0) => {
-                    let value_at = value_start(bytes, 0);
-                    return frames
-                        .then(|| Ok(Frame::Comment(Text::from_inner(decode(line, value_at)))));
-                }
-                Some(colon) => {
-                    let name = bytes.get(..colon).unwrap_or_default();
-                    (Field::of(name), value_start(bytes, colon))
-                }
-                None => (Field::of(bytes), bytes.len()),
-            },
+        let Some((field, value_at)) = field_of(bytes) else {
+            let text = line.text_from(value_start(bytes, 0));
+            return frames.then(|| Ok(Frame::Comment(Text::from_inner(text))));
         };
-        let value = bytes.get(value_at..).unwrap_or_default();
+        let value = within(bytes, value_at..);
         match field {
-            Field::Data => match &self.data {
-                Data::None => {
-                    self.size += value.len() + 1;
-                    self.data = Data::One(decode(line, value_at));
-                }
-                Data::One(first) => {
-                    extend_line(&mut self.joined, first.as_bytes(), self.limit);
-                    self.data = Data::Many;
-                    self.push_data(value);
-                }
-                Data::Many => self.push_data(value),
-            },
+            Field::Data if self.block.has_data() => self.block.push_more_data(value, self.limit),
+            Field::Data => {
+                let len = value.len();
+                self.block.set_data(line.text_from(value_at), len);
+            }
             Field::Event => {
-                // Sizes count input bytes: a decoded value can be longer (U+FFFD).
-                self.size = self.size - self.event_type_size + value.len();
-                self.event_type_size = value.len();
-                self.event_type = Some(decode_small(line, value_at));
+                let len = value.len();
+                self.block.set_event_type(line.small_from(value_at), len);
             }
             Field::Id if !has_nul(value) => {
-                self.size = self.size - self.id_size + value.len();
-                self.id_size = value.len();
-                self.id_buffer = Some(decode_small(line, value_at));
-                self.block_has_id = true;
+                self.block.count_id(value.len());
+                self.last_id.set_buffer(line.small_from(value_at));
             }
             Field::Retry => {
                 let retry = parse_retry(value)?;
                 self.retry = Some(retry);
-                self.retry_field = Some(retry);
+                self.block.retry = Some(retry);
                 return frames.then_some(Ok(Frame::Retry(retry)));
             }
             Field::Id | Field::Other => {}
@@ -160,23 +142,100 @@ impl Interpreter {
         None
     }
 
-    /// Adds one more line to data of several lines.
-    #[inline]
-    pub(super) fn push_data(&mut self, value: &[u8]) {
-        self.size += value.len() + 1;
-        push_line(&mut self.joined, value, self.limit);
+    /// The empty line: dispatches the block's event, if it has data.
+    fn dispatch(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
+        let Some(data) = self.block.take_data() else {
+            let id = self.last_id.dispatch();
+            self.block.reset();
+            let id = id.filter(|_| frames)?;
+            return Some(Ok(Frame::Id(Text::from_inner(id.to_byte_string()))));
+        };
+        let id = match self.last_id.dispatch() {
+            Some(id) => Id::Own(id),
+            None => Id::Inherited(self.last_id.shared()),
+        };
+        Some(Ok(Frame::Event(self.block.take_event(data, id))))
+    }
+}
+
+/// The event in progress: what the fields of its block set so far.
+#[derive(Debug, Default)]
+struct Block {
+    /// Bytes held for it (data, type, id, counted in input bytes), for the limit.
+    size: usize,
+    data: Data,
+    /// Where lines of multi-line data are joined, undecoded; reused from event to event.
+    joined: BytesMut,
+    /// The `event` field; `Some("")` stays distinct only until dispatch.
+    event_type: Option<Small>,
+    /// The input bytes of the last `event` and `id` values, counted in `size`.
+    event_type_size: usize,
+    id_size: usize,
+    /// The block's `retry` field, which the event reports.
+    retry: Option<Duration>,
+}
+
+/// The data of the event in progress.
+#[derive(Debug, Default)]
+enum Data {
+    #[default]
+    None,
+    /// One line: a slice of the input.
+    One(ByteString),
+    /// Several lines, joined with LF in `Block::joined`.
+    Many,
+}
+
+impl Block {
+    fn has_data(&self) -> bool {
+        !matches!(self.data, Data::None)
     }
 
-    pub(super) fn dispatch(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
-        let data = match core::mem::take(&mut self.data) {
-            Data::None => {
-                let id = self.block_id();
-                self.reset_event();
-                return id
-                    .filter(|_| frames)
-                    .map(|id| Ok(Frame::Id(Text::from_inner(id.to_byte_string()))));
-            }
-            Data::One(data) => data,
+    /// The first `data` line's value, `len` input bytes, decoded.
+    fn set_data(&mut self, data: ByteString, len: usize) {
+        self.size += len + 1;
+        self.data = Data::One(data);
+    }
+
+    /// A further `data` line's value, as it came: the lines are joined in `joined`.
+    #[inline(always)]
+    fn push_more_data(&mut self, value: &[u8], limit: usize) {
+        self.size += value.len() + 1;
+        if let Data::One(first) = &self.data {
+            extend_line(&mut self.joined, first.as_bytes(), limit);
+            self.data = Data::Many;
+        }
+        self.push_line(value, limit);
+    }
+
+    /// Appends LF and one more line of data, as it came, to `joined`. The joined lines are
+    /// decoded at dispatch, at once: LF is never part of a UTF-8 sequence, so that replaces
+    /// invalid sequences exactly as decoding each line would.
+    // Out of line: inlined into the parser's loop, its copy routine was not.
+    #[inline(never)]
+    fn push_line(&mut self, value: &[u8], limit: usize) {
+        make_room(&mut self.joined, 1 + value.len(), limit);
+        self.joined.put_u8(b'\n');
+        self.joined.extend_from_slice(value);
+    }
+
+    fn set_event_type(&mut self, event_type: Small, len: usize) {
+        // Sizes count input bytes: a decoded value can be longer (U+FFFD).
+        self.size = self.size - self.event_type_size + len;
+        self.event_type_size = len;
+        self.event_type = Some(event_type);
+    }
+
+    fn count_id(&mut self, len: usize) {
+        self.size = self.size - self.id_size + len;
+        self.id_size = len;
+    }
+
+    /// The data, decoded, if the block has any; the data is gone from the block.
+    fn take_data(&mut self) -> Option<ByteString> {
+        match core::mem::take(&mut self.data) {
+            Data::None => None,
+            Data::One(data) => Some(data),
             Data::Many => {
                 // The joined lines go to the event as they are; the buffer keeps its spare
                 // room and gets the rest back once the event is dropped, unless it is large.
@@ -185,29 +244,24 @@ impl Interpreter {
                 } else {
                     core::mem::take(&mut self.joined).freeze()
                 };
-                ByteString::try_from(joined.clone()).unwrap_or_else(|_| {
+                Some(ByteString::try_from(joined.clone()).unwrap_or_else(|_| {
                     ByteString::from(String::from_utf8_lossy(&joined).into_owned())
-                })
+                }))
             }
-        };
-        Some(Ok(Frame::Event(self.event(data))))
+        }
     }
 
-    /// Dispatches the block's event with `data`, and resets the block.
-    pub(super) fn event(&mut self, data: ByteString) -> Event {
-        let id = match self.block_id() {
-            Some(id) => Id::Own(id),
-            None => Id::Inherited(self.shared_id()),
-        };
+    /// The event of this block with `data` and `id`; the block is reset for the next one.
+    fn take_event(&mut self, data: ByteString, id: Id) -> Event {
+        // No `event` field, or an empty one: the default type.
         let event_type = self.event_type.take().unwrap_or_default();
-        let extra = self.retry_field.take().map(|retry| {
-            alloc::boxed::Box::new(Extra {
+        let extra = self.retry.take().map(|retry| {
+            Box::new(Extra {
                 retry: Some(retry),
                 ..Extra::default()
             })
         });
-        self.reset_event();
-        // Built last, so that it can be built where the caller wants it.
+        self.reset();
         Event {
             event_type,
             data: Some(data),
@@ -216,53 +270,90 @@ impl Interpreter {
         }
     }
 
-    /// Sets the last event ID string to the buffer, if an `id` field changed it, and
-    /// returns the buffer's text.
-    pub(super) fn take_id_buffer(&mut self) -> Option<Small> {
-        let id = self.id_buffer.take()?;
-        self.last_event_id.clear();
-        self.last_event_id.extend_from_slice(id.as_bytes());
-        self.shared_last_event_id = None;
-        Some(id)
-    }
-
-    /// At a dispatch: updates the last event ID string, and returns the block's own id.
-    fn block_id(&mut self) -> Option<Small> {
-        let buffer = self.take_id_buffer();
-        buffer.filter(|_| self.block_has_id)
-    }
-
-    /// The last event ID string.
-    pub(super) fn last_event_id(&self) -> &str {
-        core::str::from_utf8(&self.last_event_id).unwrap_or_default()
-    }
-
-    /// The last event ID string as shareable text.
-    pub(super) fn shared_id(&mut self) -> ByteString {
-        if self.last_event_id.is_empty() {
-            return ByteString::new();
-        }
-        if self.shared_last_event_id.is_none() {
-            self.shared_last_event_id = Some(ByteString::from(self.last_event_id()));
-        }
-        self.shared_last_event_id.clone().unwrap_or_default()
-    }
-
-    pub(super) fn reset_event(&mut self) {
+    fn reset(&mut self) {
         self.size = 0;
         self.data = Data::None;
         self.joined.clear();
         self.event_type = None;
         self.event_type_size = 0;
-        self.block_has_id = false;
         self.id_size = 0;
-        self.retry_field = None;
+        self.retry = None;
+    }
+}
+
+/// The standard's last event ID: its buffer, which `id` fields set, and its string, which
+/// each dispatch sets from the buffer.
+#[derive(Debug)]
+struct LastEventId {
+    /// The buffer, while an `id` field has changed it since the last dispatch (it survives
+    /// an event skipped for its size, as the buffer does). Moved into the event that
+    /// carries it.
+    buffer: Option<Small>,
+    /// The string: a copy, so that events that carry their own id (the usual case) move it
+    /// out instead of sharing it with the parser. Always UTF-8 (copied from decoded text),
+    /// but kept as bytes: copying them needs no check, which for the usual short, inline
+    /// id would cost more than the copy; `as_str`, called far less often than ids change,
+    /// checks them when read.
+    string: Vec<u8>,
+    /// `string` as shareable text, made when an event without an id of its own (or an id
+    /// frame) first needs it, and kept until the id changes.
+    shared: Option<ByteString>,
+}
+
+impl LastEventId {
+    fn set_buffer(&mut self, id: Small) {
+        self.buffer = Some(id);
+    }
+
+    /// At a dispatch: sets the string to the buffer, if an `id` field changed it, and
+    /// returns the buffer's text.
+    #[inline(always)]
+    fn dispatch(&mut self) -> Option<Small> {
+        // Most blocks set no id: then nothing is moved out of the buffer.
+        self.buffer.as_ref()?;
+        let id = self.buffer.take()?;
+        self.string.clear();
+        self.string.extend_from_slice(id.as_bytes());
+        self.shared = None;
+        Some(id)
+    }
+
+    /// At the end of a stream: the buffer goes back to the string.
+    fn discard_buffer(&mut self) {
+        self.buffer = None;
+    }
+
+    fn as_str(&self) -> &str {
+        let text = core::str::from_utf8(&self.string);
+        debug_assert!(
+            text.is_ok(),
+            "the last event ID is copied from decoded text"
+        );
+        text.unwrap_or_default()
+    }
+
+    /// The string as shareable text.
+    fn shared(&mut self) -> ByteString {
+        if self.string.is_empty() {
+            return ByteString::new();
+        }
+        let string = &self.string;
+        self.shared
+            .get_or_insert_with(|| {
+                let text = core::str::from_utf8(string);
+                debug_assert!(
+                    text.is_ok(),
+                    "the last event ID is copied from decoded text"
+                );
+                ByteString::from(text.unwrap_or_default())
+            })
+            .clone()
     }
 }
 
 /// The standard's fields, and the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Field {
+enum Field {
     Data,
     Event,
     Id,
@@ -271,7 +362,7 @@ pub(super) enum Field {
 }
 
 impl Field {
-    pub(super) fn of(name: &[u8]) -> Field {
+    fn of(name: &[u8]) -> Field {
         match name {
             b"data" => Field::Data,
             b"event" => Field::Event,
@@ -282,22 +373,42 @@ impl Field {
     }
 }
 
+/// The field a line (not empty) sets and where its value starts; `None` for a comment.
+#[inline(always)]
+fn field_of(line: &[u8]) -> Option<(Field, usize)> {
+    if let Some((field, colon)) = known_field(line) {
+        return Some((field, value_start(line, colon)));
+    }
+    match memchr::memchr(b':', line) {
+        Some(0) => None,
+        Some(colon) => Some((Field::of(within(line, ..colon)), value_start(line, colon))),
+        None => Some((Field::of(line), line.len())),
+    }
+}
+
 /// The field and the position of the first colon when the line starts with one of the
 /// standard's field names and a colon: those names hold no colon, so that is the line's
 /// first colon, found with a few fixed-size compares instead of a search.
-#[inline]
-pub(super) fn known_field(bytes: &[u8]) -> Option<(Field, usize)> {
-    if bytes.first_chunk() == Some(b"data:") {
+#[inline(always)]
+fn known_field(line: &[u8]) -> Option<(Field, usize)> {
+    if line.first_chunk() == Some(b"data:") {
         Some((Field::Data, 4))
-    } else if bytes.first_chunk() == Some(b"id:") {
+    } else if line.first_chunk() == Some(b"id:") {
         Some((Field::Id, 2))
-    } else if bytes.first_chunk() == Some(b"event:") {
+    } else if line.first_chunk() == Some(b"event:") {
         Some((Field::Event, 5))
-    } else if bytes.first_chunk() == Some(b"retry:") {
+    } else if line.first_chunk() == Some(b"retry:") {
         Some((Field::Retry, 5))
     } else {
         None
     }
+}
+
+/// Where the value of a line whose first colon is at `colon` starts: after the colon and at
+/// most one space.
+#[inline(always)]
+fn value_start(line: &[u8], colon: usize) -> usize {
+    colon + 1 + usize::from(line.get(colon + 1) == Some(&b' '))
 }
 
 /// Whether an id value holds U+0000. Ids are short: a plain loop beats a vector search's
@@ -305,7 +416,7 @@ pub(super) fn known_field(bytes: &[u8]) -> Option<(Field, usize)> {
 #[inline]
 // `contains` on bytes is the standard library's general search, the setup this avoids.
 #[allow(clippy::manual_contains)]
-pub(super) fn has_nul(value: &[u8]) -> bool {
+fn has_nul(value: &[u8]) -> bool {
     if value.len() < 32 {
         value.iter().any(|&byte| byte == 0)
     } else {
@@ -313,61 +424,9 @@ pub(super) fn has_nul(value: &[u8]) -> bool {
     }
 }
 
-/// Where the value of a line whose first colon is at `colon` starts: after the colon and at
-/// most one space.
-#[inline]
-pub(super) fn value_start(line: &[u8], colon: usize) -> usize {
-    colon + 1 + usize::from(line.get(colon + 1) == Some(&b' '))
-}
-
-/// The value of `line` from byte `from` on, decoded as UTF-8 with invalid sequences
-/// replaced by U+FFFD, as the standard's decoder does. Valid text (the usual case) is a
-/// slice of the line: no copy, and it is checked once.
-pub(super) fn decode(line: &mut Line<'_>, from: usize) -> ByteString {
-    if let Some((text, value)) = checked(line, from) {
-        return text.slice_ref(value);
-    }
-    let bytes = line.take_from(from);
-    let lossy = |value: &[u8]| ByteString::from(String::from_utf8_lossy(value).into_owned());
-    match line.buf {
-        LineBuf::Chunk(_) => ByteString::try_from(bytes)
-            .unwrap_or_else(|_| lossy(line.as_slice().get(from..).unwrap_or_default())),
-        // `take_from` took the line: a clone keeps the bytes for the lossy decoding.
-        LineBuf::Joined(_) => ByteString::try_from(bytes.clone()).unwrap_or_else(|_| lossy(&bytes)),
-    }
-}
-
-/// [`decode`] for an event type or id: inline when short (see [`Small`]).
-pub(super) fn decode_small(line: &mut Line<'_>, from: usize) -> Small {
-    let inline = match checked(line, from) {
-        Some((_, value)) => Small::inline_str(value),
-        None => Small::inline(line.as_slice().get(from..).unwrap_or_default()),
-    };
-    inline.unwrap_or_else(|| Small::new(decode(line, from)))
-}
-
-/// The value of `line` from byte `from` on, if it lies in text the scanner checked.
-#[inline]
-pub(super) fn checked<'a>(line: &Line<'a>, from: usize) -> Option<(&'a ByteString, &'a str)> {
-    let (text, at) = line.text?;
-    let start = (line.start + from).checked_sub(at)?;
-    let end = line.end.checked_sub(at)?;
-    Some((text, text.get(start..end)?))
-}
-
-/// Appends LF and one more line of data, as it came, to `joined`, which holds at most
-/// `limit` bytes (see [`extend_line`]). The joined lines are decoded at dispatch, at once:
-/// LF is never part of a UTF-8 sequence, so that replaces invalid sequences exactly as
-/// decoding each line would.
-pub(super) fn push_line(joined: &mut BytesMut, value: &[u8], limit: usize) {
-    make_room(joined, 1 + value.len(), limit);
-    joined.put_u8(b'\n');
-    joined.extend_from_slice(value);
-}
-
 /// A `retry` value: ASCII digits only, at least one, in milliseconds. Values past
 /// `u64::MAX` ms saturate: "wait practically forever" is what the server asked for.
-pub(super) fn parse_retry(value: &[u8]) -> Option<Duration> {
+fn parse_retry(value: &[u8]) -> Option<Duration> {
     if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }
@@ -381,7 +440,6 @@ pub(super) fn parse_retry(value: &[u8]) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     #[test]
     fn retry_values() {
@@ -405,26 +463,14 @@ mod tests {
         }
     }
 
-    fn decoded(bytes: &'static [u8]) -> ByteString {
-        let buf = Bytes::from_static(bytes);
-        let mut line = Line {
-            buf: LineBuf::Chunk(&buf),
-            start: 0,
-            end: bytes.len(),
-            text: None,
-        };
-        decode(&mut line, 0)
-    }
-
     #[test]
-    fn decode_keeps_valid_text_in_place() {
-        let text = decoded(b"caf\xC3\xA9");
-        assert_eq!(&*text, "café");
-    }
-
-    #[test]
-    fn decode_replaces_invalid_sequences_like_the_whatwg_decoder() {
-        // A truncated 3-byte sequence is one U+FFFD; a lone continuation byte is another.
-        assert_eq!(&*decoded(b"a\xE2\x82b\x80c"), "a\u{FFFD}b\u{FFFD}c");
+    fn field_of_splits_name_and_value_at_the_first_colon() {
+        assert_eq!(field_of(b"data: x"), Some((Field::Data, 6)));
+        assert_eq!(field_of(b"data:x"), Some((Field::Data, 5)));
+        assert_eq!(field_of(b"data"), Some((Field::Data, 4)));
+        assert_eq!(field_of(b"id:  x"), Some((Field::Id, 4)));
+        assert_eq!(field_of(b"dat:a"), Some((Field::Other, 4)));
+        assert_eq!(field_of(b"Data: x"), Some((Field::Other, 6)));
+        assert_eq!(field_of(b": x"), None);
     }
 }

@@ -7,18 +7,15 @@
 //! events out of slices of them. The size limit sits between the two: the scanner refuses
 //! to buffer a line longer than what is left of the event's budget.
 //!
-//! Most lines need none of the scanner's bookkeeping: [`Parser::next`] first tries a fast
-//! path that takes the lines ending inside the front chunk straight to the interpreter,
-//! checks the UTF-8 of all of them at once, and dispatches an event whose only data line is
-//! followed by its empty line without holding the data in between. The scanner takes over
-//! where a line spans chunks, a CR ends a chunk, or the start of a stream needs a BOM check.
+//! [`Scanner::next_line`] is the one way a line comes out of the scanner, and
+//! [`Interpreter::apply`] the one way it goes in; [`Parser::next_frame`] loops over the two.
+//! A line that ends inside a fed chunk (the usual case) is lent out in place, with its UTF-8
+//! checked together with the lines around it.
 
-use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use bytestring::ByteString;
 
 use crate::{Event, Frame, ParseError};
 
@@ -30,113 +27,17 @@ const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 /// page-faulting, a fresh one per event; small enough that an idle parser pins little.
 const REUSE_LIMIT: usize = 1024 * 1024;
 
-/// Complete lines ahead in a chunk are checked for UTF-8 at once when they are at least this
-/// long; fewer bytes are checked field by field, which costs no more.
-const CHECK_AT_ONCE: usize = 128;
-
-/// The most bytes of complete lines the fast path checks for UTF-8 at once.
-const CHECK_WINDOW: usize = 4 * 1024;
-
-/// The room the parser's copy of the last event ID starts with.
-const ID_CAPACITY: usize = 32;
-
 /// The size of the blocks [`Parser::feed`] copies borrowed input into.
 const FEED_BLOCK: usize = 8 * 1024;
 
-/// Limits for a [`Parser`].
-///
-/// # Examples
-///
-/// ```
-/// use sse_wire::{Config, Parser};
-///
-/// // A server that consumes many untrusted streams holds at most 64 KiB per event.
-/// let parser = Parser::with_config(Config::new().max_event_size(64 * 1024));
-/// # drop(parser);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Config {
-    max_event_size: usize,
-}
-
-impl Config {
-    /// The default [`max_event_size`](Config::max_event_size): 16 MiB.
-    ///
-    /// Generous on purpose: LLM APIs stream base64 images of several MiB as one event, and
-    /// a parser that rejects them breaks real streams. Lower it when you parse many
-    /// untrusted streams at once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sse_wire::Config::DEFAULT_MAX_EVENT_SIZE, 16 << 20);
-    /// ```
-    pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
-
-    /// The default configuration.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sse_wire::Config;
-    ///
-    /// assert_eq!(Config::new().event_size_limit(), Config::DEFAULT_MAX_EVENT_SIZE);
-    /// ```
-    pub const fn new() -> Self {
-        Config {
-            max_event_size: Self::DEFAULT_MAX_EVENT_SIZE,
-        }
-    }
-
-    /// Sets the most bytes the parser holds for one event.
-    ///
-    /// An event's size is the length of its data (lines joined), its type and its id, plus
-    /// the line being read; a line is measured without its line ending, so no single line
-    /// may be longer than the limit either. When an event would pass the limit, the parser
-    /// returns [`ParseError::EventTooLarge`] once, skips the rest of that event and carries
-    /// on at the next one. So the memory a parser holds is bounded by this limit (plus the
-    /// last event ID, itself bounded by it, and the chunks fed but not yet read).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sse_wire::{Config, ParseError, Parser};
-    ///
-    /// let mut parser = Parser::with_config(Config::new().max_event_size(10));
-    /// parser.feed(b"data: 0123\ndata: 4567\n\ndata: ok\n\n");
-    /// // "0123\n4567" is 9 bytes, but the second line (10 bytes) would not fit beside the first.
-    /// assert_eq!(parser.next_event(), Some(Err(ParseError::EventTooLarge { limit: 10 })));
-    /// assert_eq!(parser.next_event().unwrap()?.data(), "ok");
-    /// # Ok::<(), ParseError>(())
-    /// ```
-    pub const fn max_event_size(mut self, bytes: usize) -> Self {
-        self.max_event_size = bytes;
-        self
-    }
-
-    /// The limit set by [`max_event_size`](Config::max_event_size).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(sse_wire::Config::new().max_event_size(5).event_size_limit(), 5);
-    /// ```
-    pub const fn event_size_limit(&self) -> usize {
-        self.max_event_size
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config::new()
-    }
-}
-
+mod config;
 mod interpret;
 mod scan;
 
-use interpret::{decode, known_field, value_start, Data, Field, Interpreter};
-use scan::{after_line_end, empty_line_at, find_line_end, Input, Line, LineBuf, Scanner, BOM_DONE};
+pub use config::Config;
+
+use interpret::Interpreter;
+use scan::Scanner;
 
 /// An incremental, zero-copy parser of `text/event-stream` bytes.
 ///
@@ -200,20 +101,18 @@ impl Parser {
     /// # Examples
     ///
     /// ```
-    /// use sse_wire::{Config, Parser};
+    /// use sse_wire::{Config, ParseError, Parser};
     ///
-    /// let parser = Parser::with_config(Config::new().max_event_size(1 << 20));
-    /// # drop(parser);
+    /// let mut parser = Parser::with_config(Config::new().max_event_size(16));
+    /// parser.feed(b"data: 0123456789abcdef\n\ndata: ok\n\n");
+    /// assert_eq!(parser.next_event(), Some(Err(ParseError::EventTooLarge { limit: 16 })));
+    /// assert_eq!(parser.next_event().unwrap()?.data(), "ok");
+    /// # Ok::<(), ParseError>(())
     /// ```
     pub fn with_config(config: Config) -> Self {
         Parser {
             scanner: Scanner::default(),
-            interpreter: Interpreter {
-                limit: config.max_event_size,
-                // Room for the usual ids, so that copying them never allocates.
-                last_event_id: Vec::with_capacity(ID_CAPACITY),
-                ..Interpreter::default()
-            },
+            interpreter: Interpreter::new(config.get_max_event_size()),
             copies: BytesMut::new(),
         }
     }
@@ -241,8 +140,7 @@ impl Parser {
             self.copies.reserve(bytes.len().max(FEED_BLOCK));
         }
         self.copies.extend_from_slice(bytes);
-        let chunk = self.copies.split().freeze();
-        self.scanner.queue.push_back(Input::Chunk(chunk));
+        self.scanner.push(self.copies.split().freeze());
     }
 
     /// Feeds a chunk without copying it: events may hold slices of it.
@@ -266,7 +164,7 @@ impl Parser {
         {
             return;
         }
-        self.scanner.queue.push_back(Input::Chunk(chunk));
+        self.scanner.push(chunk);
     }
 
     /// Marks the end of the stream.
@@ -298,7 +196,7 @@ impl Parser {
     /// # Ok::<(), sse_wire::ParseError>(())
     /// ```
     pub fn finish(&mut self) {
-        self.scanner.queue.push_back(Input::End);
+        self.scanner.finish();
     }
 
     /// The next event the input completes; `None` until more input arrives. Comments,
@@ -317,7 +215,7 @@ impl Parser {
     #[allow(clippy::should_implement_trait)]
     #[inline]
     pub fn next_event(&mut self) -> Option<Result<Event, ParseError>> {
-        if self.scanner.idle() {
+        if self.scanner.is_drained() {
             return None;
         }
         loop {
@@ -344,136 +242,21 @@ impl Parser {
     /// ```
     #[inline]
     pub fn next_frame(&mut self) -> Option<Result<Frame, ParseError>> {
-        if self.scanner.idle() {
+        if self.scanner.is_drained() {
             return None;
         }
         self.next(true)
     }
 
     /// The next frame; with `frames` false, only events and errors. Kept out of line, so
-    /// that the idle check in front of it is inlined into the caller.
+    /// that the check in front of it is inlined into the caller: a parser fed one small
+    /// piece at a time is asked once per piece, usually in vain.
     #[inline(never)]
     fn next(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
         loop {
-            if let Some(frame) = self.next_in_chunk(frames) {
+            let line = self.scanner.next_line(self.interpreter.budget())?;
+            if let Some(frame) = self.interpreter.apply(line, frames) {
                 return Some(frame);
-            }
-            let step = self.scanner.next_line(self.interpreter.budget())?;
-            let frame = self.interpreter.apply(step, frames);
-            // At once: a finished line must not count in `buffered_len`, nor be added to.
-            self.scanner.release_line();
-            if let Some(frame) = frame {
-                return Some(frame);
-            }
-        }
-    }
-
-    /// The scanner's fast path: while nothing is carried over from an earlier chunk (no
-    /// partial line, BOM or CR to resolve) and the event is within its budget, each line
-    /// that ends inside the front chunk goes straight to the interpreter. `None` when the
-    /// next line needs [`Scanner::next_line`]: it ends in a later chunk, or at a CR that
-    /// ends the chunk, or it is too long, or the parser is skipping an event.
-    #[inline]
-    fn next_in_chunk(&mut self, frames: bool) -> Option<Result<Frame, ParseError>> {
-        let scanner = &mut self.scanner;
-        if scanner.partial_len != 0
-            || scanner.discarding
-            || scanner.after_cr
-            || scanner.bom != BOM_DONE
-        {
-            return None;
-        }
-        scanner.release_line();
-        let Some(Input::Chunk(chunk)) = scanner.queue.front() else {
-            return None;
-        };
-        let bytes: &[u8] = chunk;
-        if !scanner.lines_ahead.contains(&scanner.pos) {
-            // Check the UTF-8 of all the complete lines ahead at once: one long check costs
-            // far less than one per field, and the fields are then slices of checked text.
-            // A window at a time, so that the lines are still in the cache when they are read.
-            let from = scanner.pos;
-            let rest = bytes.get(from..)?;
-            let window = rest.get(..CHECK_WINDOW).unwrap_or(rest);
-            let last = match window.len() {
-                0 => return None,
-                len if len <= CHECK_AT_ONCE => None,
-                _ => memchr::memrchr2(b'\n', b'\r', window),
-            };
-            scanner.lines_ahead = from..from + last.map_or(window.len(), |last| last + 1);
-            scanner.text = match last {
-                Some(last) if last >= CHECK_AT_ONCE => {
-                    ByteString::try_from(chunk.slice(from..=from + last))
-                        .or_else(|error| {
-                            ByteString::try_from(chunk.slice(from..from + error.valid_up_to()))
-                        })
-                        .unwrap_or_default()
-                }
-                // Few bytes, or one long line: checked field by field.
-                _ => ByteString::new(),
-            };
-            scanner.text_at = from;
-        }
-        loop {
-            let start = scanner.pos;
-            let Some(found) = find_line_end(bytes.get(start..)?) else {
-                scanner.open_from = Some(start);
-                return None;
-            };
-            let end = start + found;
-            let next = after_line_end(bytes, end)?;
-            if found > self.interpreter.budget()? {
-                return None;
-            }
-            let mut line = Line {
-                buf: LineBuf::Chunk(chunk),
-                start,
-                end,
-                text: Some((&scanner.text, scanner.text_at)),
-            };
-            // The usual event ends with its only data line: dispatch it at once, without
-            // holding the data in the interpreter in between.
-            let shortcut = match self.interpreter.data {
-                Data::None => known_field(line.as_slice())
-                    .filter(|(field, _)| *field == Field::Data)
-                    .zip(empty_line_at(bytes, next)),
-                _ => None,
-            };
-            if let Some(((_, colon), after)) = shortcut {
-                scanner.pos = after;
-                let from = value_start(line.as_slice(), colon);
-                let data = decode(&mut line, from);
-                return Some(Ok(Frame::Event(self.interpreter.event(data))));
-            }
-            scanner.pos = next;
-            if let Some(frame) = self.interpreter.line(&mut line, frames) {
-                return Some(frame);
-            }
-            // The further lines of multi-line data, in a loop of their own.
-            while matches!(self.interpreter.data, Data::Many) {
-                let start = scanner.pos;
-                let Some(value) = bytes
-                    .get(start..)
-                    .and_then(|rest| rest.strip_prefix(b"data:"))
-                else {
-                    break;
-                };
-                let Some(found) = find_line_end(value) else {
-                    // Nor does the line end in the bytes before `value`, "data:".
-                    scanner.open_from = Some(start);
-                    return None;
-                };
-                let end = start + b"data:".len() + found;
-                let Some(next) = after_line_end(bytes, end) else {
-                    break;
-                };
-                if end - start > self.interpreter.budget()? {
-                    break;
-                }
-                let value = value.get(..found).unwrap_or_default();
-                self.interpreter
-                    .push_data(value.strip_prefix(b" ").unwrap_or(value));
-                scanner.pos = next;
             }
         }
     }
@@ -506,7 +289,7 @@ impl Parser {
     /// assert_eq!(parser.retry(), Some(Duration::from_secs(3)));
     /// ```
     pub fn retry(&self) -> Option<Duration> {
-        self.interpreter.retry
+        self.interpreter.retry()
     }
 
     /// The bytes the parser holds for the line and the event in progress: at most the
@@ -527,7 +310,54 @@ impl Parser {
     /// assert_eq!(parser.buffered_len(), 4 + 9);
     /// ```
     pub fn buffered_len(&self) -> usize {
-        self.scanner.partial.len() + self.interpreter.size
+        self.scanner.held_len() + self.interpreter.held_len()
+    }
+}
+
+mod sealed {
+    // Public in a private module: nameable in bounds, implementable by no one outside.
+    #[allow(unreachable_pub)]
+    pub trait Sealed {}
+}
+
+/// What the decode adapters yield: [`Event`] (events only, as `EventSource` delivers them)
+/// or [`Frame`] (events, comments, retry fields and id-only blocks, in stream order, for
+/// proxies and heartbeat watchers). The item type of `DecodeStream<S, T>` (feature `stream`)
+/// and `EventCodec<T>` (feature `tokio-util`); sealed, so these two are all there is.
+///
+/// # Examples
+///
+/// ```
+/// use sse_wire::{DecodeItem, Event, Frame, Parser};
+///
+/// // What `T::next_from` does for each item type, as the adapters call it.
+/// fn first<T: DecodeItem>(input: &[u8]) -> Option<T> {
+///     let mut parser = Parser::new();
+///     parser.feed(input);
+///     T::next_from(&mut parser)?.ok()
+/// }
+/// assert_eq!(first::<Event>(b": hi\ndata: x\n\n").unwrap().data(), "x");
+/// assert!(matches!(first::<Frame>(b": hi\ndata: x\n\n"), Some(Frame::Comment(text)) if text == "hi"));
+/// ```
+pub trait DecodeItem: sealed::Sealed + Sized {
+    /// The next item of this type from `parser`: [`Parser::next_event`] for events,
+    /// [`Parser::next_frame`] for frames.
+    fn next_from(parser: &mut Parser) -> Option<Result<Self, ParseError>>;
+}
+
+impl sealed::Sealed for Event {}
+impl DecodeItem for Event {
+    #[inline]
+    fn next_from(parser: &mut Parser) -> Option<Result<Self, ParseError>> {
+        parser.next_event()
+    }
+}
+
+impl sealed::Sealed for Frame {}
+impl DecodeItem for Frame {
+    #[inline]
+    fn next_from(parser: &mut Parser) -> Option<Result<Self, ParseError>> {
+        parser.next_frame()
     }
 }
 
@@ -535,9 +365,9 @@ impl Parser {
 impl fmt::Debug for Parser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Parser")
-            .field("max_event_size", &self.interpreter.limit)
+            .field("max_event_size", &self.interpreter.limit())
             .field("buffered_len", &self.buffered_len())
-            .field("queued_chunks", &self.scanner.queue.len())
+            .field("queued_chunks", &self.scanner.queued())
             .field("last_event_id", &self.last_event_id())
             .field("retry", &self.retry())
             .finish_non_exhaustive()

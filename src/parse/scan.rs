@@ -1,95 +1,557 @@
 //! The scanner: fed chunks in, lines out (BOM, line endings, lines that span chunks).
+//!
+//! [`Scanner::next_line`] is the one way a line comes out. A line that ends inside the front
+//! chunk, the usual case, is lent out as a range of it; a line that spans chunks is joined
+//! in a [`PartialLine`] first. Either way the same budget and the same line endings apply.
 
 use alloc::collections::VecDeque;
+use alloc::string::String;
+use core::ops::Range;
+use core::slice::SliceIndex;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 
 use super::{BOM, REUSE_LIMIT};
+use crate::small::Small;
+
+/// Complete lines ahead in a chunk are checked for UTF-8 at once when they are at least this
+/// long; fewer bytes are checked field by field, which costs no more.
+const CHECK_AT_ONCE: usize = 128;
+
+/// The most bytes of complete lines checked for UTF-8 at once: small enough that the lines
+/// are still in the cache when they are read.
+const CHECK_WINDOW: usize = 4 * 1024;
 
 /// What the scanner's queue holds: input, or the end of a stream.
 #[derive(Debug)]
-pub(super) enum Input {
+enum Input {
     Chunk(Bytes),
     End,
 }
 
-/// What the scanner found next.
+/// How long the next line may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Budget {
+    /// At most this many bytes: a longer line is [`Step::TooLong`].
+    Bytes(usize),
+    /// The caller is skipping an event: only where lines end, and whether they are empty,
+    /// matters; nothing is kept.
+    Skipping,
+}
+
+/// What the scanner found next. `L` is the line: a [`Line`] for callers; `()` inside the
+/// scanner, before the line is lent out.
 #[derive(Debug)]
-pub(super) enum Step<'a> {
+pub(super) enum Step<L> {
     /// A complete line, without its ending.
-    Line(Line<'a>),
-    /// A line read in skipping mode: only whether it was empty is known.
+    Line(L),
+    /// A line read under [`Budget::Skipping`]: only whether it was empty is known.
     Skipped { empty: bool },
-    /// The line in progress passed the budget; its bytes are being dropped.
+    /// The line in progress passed its budget; the rest of it is dropped as it comes.
     TooLong,
     /// The end of a stream.
     End,
 }
 
-/// Where the scanner found the next line: a `Step` without the borrow.
-#[derive(Debug)]
-pub(super) enum Scanned {
-    /// `start..end` of the front chunk.
-    InChunk {
-        start: usize,
-        end: usize,
-    },
-    /// All of `Scanner::joined`.
-    Joined,
-    Skipped {
-        empty: bool,
-    },
-    TooLong,
-    End,
+impl<L> Step<L> {
+    fn map<M>(self, line: impl FnOnce(L) -> M) -> Step<M> {
+        match self {
+            Step::Line(found) => Step::Line(line(found)),
+            Step::Skipped { empty } => Step::Skipped { empty },
+            Step::TooLong => Step::TooLong,
+            Step::End => Step::End,
+        }
+    }
 }
 
-/// A line: `buf[start..end]`, where `buf` is a fed chunk or the scanner's copy of a line
-/// that spanned chunks.
+/// What the first bytes of the next chunk must be looked at for, before a line is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    Nothing,
+    /// The start of a stream: a BOM, of which this many bytes have matched so far.
+    Bom(usize),
+    /// The last line ended with a CR that ended its chunk: an LF opening the next chunk
+    /// belongs to that line ending.
+    Lf,
+}
+
+/// Fed chunks in, lines out.
+#[derive(Debug)]
+pub(super) struct Scanner {
+    /// The chunk being read, out of the queue so that each line reaches it without the
+    /// queue's index arithmetic. `None` rather than an empty `Bytes` when there is none:
+    /// dropping one calls through its vtable, and calls that alternate between an empty
+    /// `Bytes` and fed chunks are mispredicted every time.
+    chunk: Option<Bytes>,
+    /// Read position in `chunk`.
+    pos: usize,
+    /// The input fed after `chunk`.
+    queue: VecDeque<Input>,
+    pending: Pending,
+    partial: PartialLine,
+    text: CheckedText,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Scanner {
+            chunk: None,
+            pos: 0,
+            queue: VecDeque::new(),
+            pending: Pending::Bom(0),
+            partial: PartialLine::default(),
+            text: CheckedText::default(),
+        }
+    }
+}
+
+impl Scanner {
+    /// Queues a chunk (not empty).
+    pub(super) fn push(&mut self, chunk: Bytes) {
+        debug_assert!(!chunk.is_empty(), "empty chunks are not queued");
+        self.queue.push_back(Input::Chunk(chunk));
+    }
+
+    /// Queues the end of the stream.
+    pub(super) fn finish(&mut self) {
+        self.queue.push_back(Input::End);
+    }
+
+    /// Whether all input has been read: the next line needs more. A parser fed one small
+    /// piece at a time asks this after every piece.
+    #[inline]
+    pub(super) fn is_drained(&self) -> bool {
+        self.queue.is_empty() && self.pos >= self.chunk_len()
+    }
+
+    /// The chunks (and ends) not yet read to their end.
+    pub(super) fn queued(&self) -> usize {
+        self.queue.len() + usize::from(self.pos < self.chunk_len())
+    }
+
+    /// The bytes held of the line in progress.
+    pub(super) fn held_len(&self) -> usize {
+        self.partial.held_len()
+    }
+
+    /// Takes `bytes` as they are fed when they only continue the line in progress (no line
+    /// ending in them, nothing queued before them) and fit its budget: they are copied
+    /// where the scanner would copy them anyway, and a drip of small pieces costs no queue
+    /// entry per piece. `false` when they must be queued.
+    #[inline(always)]
+    pub(super) fn continue_line(&mut self, bytes: &[u8], budget: Budget) -> bool {
+        self.is_drained()
+            && self.pending == Pending::Nothing
+            && find_line_end(bytes).is_none()
+            && self.partial.extend_within(bytes, budget)
+    }
+
+    /// The next line, or `None` when the input runs out. The line may be at most `budget`
+    /// long. A line that spans chunks stays lent out until the returned [`Line`] is dropped.
+    #[inline(always)]
+    pub(super) fn next_line(&mut self, budget: Budget) -> Option<Step<Line<'_>>> {
+        loop {
+            let chunk = match &self.chunk {
+                Some(chunk) if self.pos < chunk.len() => chunk,
+                _ => match self.next_input()? {
+                    true => return Some(Step::End),
+                    false => continue,
+                },
+            };
+            if self.pending != Pending::Nothing {
+                if let Some(step) = self.resolve_pending(budget) {
+                    return Some(step.map(|()| self.partial.line()));
+                }
+                continue;
+            }
+            let start = self.pos;
+            let rest = within(chunk, start..);
+            let Some(found) = find_line_end(rest) else {
+                // The line goes on in the next chunk.
+                self.pos = chunk.len();
+                match self.partial.extend(rest, budget) {
+                    Some(step) => return Some(step.map(|()| self.partial.line())),
+                    None => continue,
+                }
+            };
+            let end = start + found;
+            self.pos = match after_line_end(chunk, end) {
+                Some(next) => next,
+                None => {
+                    // Report the line now; the LF, if it comes, is skipped then.
+                    self.pending = Pending::Lf;
+                    end + 1
+                }
+            };
+            if self.partial.is_empty() {
+                // The usual case: the line lies in the chunk, and is lent out in place.
+                return Some(judge(found, budget).map(|()| self.chunk_line(start, end)));
+            }
+            if let Some(step) = self.partial.end(within(rest, ..found), budget) {
+                return Some(step.map(|()| self.partial.line()));
+            }
+        }
+    }
+
+    /// Moves on from the chunk read to its end (which is let go) to the next input: `None`
+    /// when there is none, `Some(true)` at the end of a stream, `Some(false)` with a new
+    /// chunk to read.
+    fn next_input(&mut self) -> Option<bool> {
+        self.pos = 0;
+        self.text.forget();
+        self.chunk = None;
+        match self.queue.pop_front()? {
+            Input::Chunk(chunk) => {
+                self.chunk = Some(chunk);
+                Some(false)
+            }
+            Input::End => {
+                self.start_stream();
+                Some(true)
+            }
+        }
+    }
+
+    /// Lends out `start..end` of the chunk being read.
+    #[inline(always)]
+    fn chunk_line(&mut self, start: usize, end: usize) -> Line<'_> {
+        static NONE: Bytes = Bytes::new();
+        debug_assert!(self.chunk.is_some(), "a line in a chunk has its chunk");
+        Line {
+            buf: LineBuf::Chunk {
+                chunk: self.chunk.as_ref().unwrap_or(&NONE),
+                text: &mut self.text,
+            },
+            start,
+            end,
+        }
+    }
+
+    fn chunk_len(&self) -> usize {
+        self.chunk.as_ref().map_or(0, Bytes::len)
+    }
+
+    /// Looks at the first bytes of the chunk for what [`Pending`] says. `Some` when that
+    /// ends a line by itself (a BOM-like start that passes the budget).
+    #[inline(never)]
+    fn resolve_pending(&mut self, budget: Budget) -> Option<Step<()>> {
+        while let Some(&byte) = self.chunk.as_ref().and_then(|chunk| chunk.get(self.pos)) {
+            match self.pending {
+                Pending::Lf => {
+                    self.pos += usize::from(byte == b'\n');
+                    self.pending = Pending::Nothing;
+                }
+                Pending::Bom(matched) if BOM.get(matched) == Some(&byte) => {
+                    self.pos += 1;
+                    self.pending = match matched + 1 {
+                        len if len == BOM.len() => Pending::Nothing,
+                        len => Pending::Bom(len),
+                    };
+                }
+                Pending::Bom(matched) => {
+                    // Not a BOM: the bytes that looked like one start the first line.
+                    self.pending = Pending::Nothing;
+                    let held = within(BOM, ..matched);
+                    return self.partial.extend(held, budget);
+                }
+                Pending::Nothing => break,
+            }
+        }
+        None
+    }
+
+    /// Forgets the line in progress and expects a BOM again.
+    fn start_stream(&mut self) {
+        self.partial.clear();
+        self.pending = Pending::Bom(0);
+    }
+}
+
+/// What a complete line of `len` bytes is under `budget`: `Step::Line(())` when it may be
+/// read.
+#[inline(always)]
+fn judge(len: usize, budget: Budget) -> Step<()> {
+    match budget {
+        Budget::Skipping => Step::Skipped { empty: len == 0 },
+        Budget::Bytes(max) if len > max => Step::TooLong,
+        Budget::Bytes(_) => Step::Line(()),
+    }
+}
+
+/// A line that spans chunks, as far as it has come. Its bytes are joined in a buffer that
+/// is reused from line to line; a complete line is read there in place, so that a line
+/// that only needs copying out (an event type or id, a further line of data) costs no
+/// reference count, and only a value kept as it is splits the buffer off.
+#[derive(Debug, Default)]
+struct PartialLine {
+    /// The line's bytes (none while it is only counted or dropped).
+    buf: BytesMut,
+    /// The line's length so far, also when its bytes are not kept.
+    len: usize,
+    /// The line passed its budget: the rest of it is dropped as it comes.
+    dropping: bool,
+    /// The length of the last complete line (at most `REUSE_LIMIT`): the room the next one
+    /// starts with.
+    hint: usize,
+}
+
+impl PartialLine {
+    /// Whether no line is in progress.
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.len == 0 && !self.dropping
+    }
+
+    fn held_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Adds `bytes`, which continue the line (or start it), within `budget`. `Some` with
+    /// [`Step::TooLong`] when the line passes it: its bytes are let go, and the rest of it
+    /// is dropped.
+    #[inline(always)]
+    fn extend(&mut self, bytes: &[u8], budget: Budget) -> Option<Step<()>> {
+        if self.dropping || bytes.is_empty() {
+            return None;
+        }
+        self.len += bytes.len();
+        match budget {
+            Budget::Skipping => None,
+            Budget::Bytes(max) if self.len > max => {
+                self.clear();
+                self.dropping = true;
+                Some(Step::TooLong)
+            }
+            Budget::Bytes(max) => {
+                start_line(&mut self.buf, self.hint, bytes.len(), max);
+                extend_line(&mut self.buf, bytes, max);
+                None
+            }
+        }
+    }
+
+    /// [`extend`](PartialLine::extend) for bytes that may stay unqueued: `false`, and
+    /// nothing added, when they would pass the budget (queued, the scanner reports that).
+    #[inline(always)]
+    fn extend_within(&mut self, bytes: &[u8], budget: Budget) -> bool {
+        if let Budget::Bytes(max) = budget {
+            if !self.dropping && self.len + bytes.len() > max {
+                return false;
+            }
+        }
+        let passed = self.extend(bytes, budget);
+        debug_assert!(passed.is_none(), "checked against the budget above");
+        true
+    }
+
+    /// Ends the line with `last`, its last bytes: the line, to be read in place until the
+    /// [`Line`] is dropped, or what else it is under `budget`; `None` for a dropped line.
+    fn end(&mut self, last: &[u8], budget: Budget) -> Option<Step<()>> {
+        let len = core::mem::take(&mut self.len) + last.len();
+        if core::mem::take(&mut self.dropping) {
+            return None;
+        }
+        let step = judge(len, budget);
+        match (&step, budget) {
+            (Step::Line(_), Budget::Bytes(max)) => {
+                extend_line(&mut self.buf, last, max);
+                self.hint = self.buf.len().min(REUSE_LIMIT);
+            }
+            _ => self.buf.clear(),
+        }
+        Some(step)
+    }
+
+    /// Lends out the complete line.
+    fn line(&mut self) -> Line<'_> {
+        Line {
+            start: 0,
+            end: self.buf.len(),
+            buf: LineBuf::Joined(self),
+        }
+    }
+
+    /// Lets go of a complete line once it has been read (unless a value took it), so that
+    /// the buffer holds the next one: emptied for reuse, or freed when it is large.
+    fn release(&mut self) {
+        debug_assert_eq!(self.len, 0, "a complete line has no bytes in progress");
+        if self.buf.len() > REUSE_LIMIT {
+            self.buf = BytesMut::new();
+        } else {
+            self.buf.clear();
+        }
+    }
+
+    /// Forgets the line in progress.
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.len = 0;
+        self.dropping = false;
+    }
+}
+
+/// Valid UTF-8 of the complete lines ahead in the front chunk, checked a window at a time:
+/// one long check costs far less than one per field, and the fields are then slices of
+/// checked text, checked no more.
+#[derive(Debug, Default)]
+struct CheckedText {
+    /// The complete lines of the front chunk that the last window took in.
+    window: Range<usize>,
+    /// The valid text that starts at `window.start`: all of the window, or up to its first
+    /// invalid byte; empty when the window was short or one long line.
+    text: ByteString,
+}
+
+impl CheckedText {
+    /// The checked text of `chunk[start..end]`, if it is valid UTF-8 and lies in a
+    /// window: checks the next window first when the line starts past the last one.
+    #[inline(always)]
+    fn get(&mut self, chunk: &Bytes, start: usize, end: usize) -> Option<(&ByteString, &str)> {
+        if !self.window.contains(&start) {
+            self.check(chunk, start);
+        }
+        let at = self.window.start;
+        Some((&self.text, self.text.get(start - at..end.checked_sub(at)?)?))
+    }
+
+    /// Checks the complete lines of `chunk` from `start` on, up to [`CHECK_WINDOW`] bytes.
+    #[inline(never)]
+    fn check(&mut self, chunk: &Bytes, start: usize) {
+        let rest = within(chunk, start..);
+        let window = rest.get(..CHECK_WINDOW).unwrap_or(rest);
+        let last = match window.len() {
+            len if len <= CHECK_AT_ONCE => None,
+            _ => memchr::memrchr2(b'\n', b'\r', window),
+        };
+        self.window = start..start + last.map_or(window.len(), |last| last + 1);
+        self.text = match last {
+            Some(last) if last >= CHECK_AT_ONCE => {
+                let lines = chunk.slice(start..=start + last);
+                ByteString::try_from(lines.clone()).unwrap_or_else(|error| {
+                    let valid = lines.slice(..error.valid_up_to());
+                    let text = ByteString::try_from(valid);
+                    debug_assert!(text.is_ok(), "bytes up to valid_up_to are valid UTF-8");
+                    text.unwrap_or_default()
+                })
+            }
+            // Few bytes, or one long line: checked field by field.
+            _ => ByteString::new(),
+        };
+    }
+
+    /// Forgets the checked text of the front chunk, which is going.
+    #[inline]
+    fn forget(&mut self) {
+        self.window = 0..0;
+        if !self.text.is_empty() {
+            self.text = ByteString::new();
+        }
+    }
+}
+
+/// A complete line, without its ending: `buf[start..end]`, where `buf` is a fed chunk or
+/// the [`PartialLine`] of a line that spanned chunks. A joined line is let go when this
+/// is dropped.
 #[derive(Debug)]
 pub(super) struct Line<'a> {
-    pub(super) buf: LineBuf<'a>,
-    pub(super) start: usize,
-    pub(super) end: usize,
-    /// Text of `buf` known to be valid UTF-8, and where in `buf` it starts (see
-    /// `Scanner::text`), if the scanner has it.
-    pub(super) text: Option<(&'a ByteString, usize)>,
+    buf: LineBuf<'a>,
+    start: usize,
+    end: usize,
 }
 
 /// Where a [`Line`] is.
 #[derive(Debug)]
-pub(super) enum LineBuf<'a> {
-    /// In a fed chunk, which slices of it share.
-    Chunk(&'a Bytes),
-    /// All of `Scanner::partial`, a line that spanned chunks. It stays there while the
-    /// interpreter reads it, so that a line that only needs copying out (an event type or
-    /// id, a further line of data) costs no reference count; a value that is kept as it
-    /// is gets the buffer split off.
-    Joined(&'a mut BytesMut),
+enum LineBuf<'a> {
+    /// In a fed chunk, which slices of it share; `text` is the chunk's [`CheckedText`],
+    /// asked only for values kept as text.
+    Chunk {
+        chunk: &'a Bytes,
+        text: &'a mut CheckedText,
+    },
+    /// In the partial line's buffer.
+    Joined(&'a mut PartialLine),
 }
 
-impl Line<'_> {
-    pub(super) fn as_slice(&self) -> &[u8] {
-        let buf: &[u8] = match &self.buf {
-            LineBuf::Chunk(chunk) => chunk,
-            LineBuf::Joined(partial) => partial,
-        };
-        buf.get(self.start..self.end).unwrap_or_default()
+impl Drop for Line<'_> {
+    fn drop(&mut self) {
+        if let LineBuf::Joined(partial) = &mut self.buf {
+            partial.release();
+        }
+    }
+}
+
+impl<'a> Line<'a> {
+    /// A line of all of `chunk`, for tests of what reads lines.
+    #[cfg(test)]
+    fn of(chunk: &'a Bytes, text: &'a mut CheckedText) -> Self {
+        Line {
+            buf: LineBuf::Chunk { chunk, text },
+            start: 0,
+            end: chunk.len(),
+        }
     }
 
-    /// `self.as_slice()[from..]` as `Bytes`, sharing the buffer. A joined line can be
-    /// taken once: afterwards it reads as empty.
-    pub(super) fn take_from(&mut self, from: usize) -> Bytes {
+    #[inline(always)]
+    pub(super) fn as_slice(&self) -> &[u8] {
+        let buf: &[u8] = match &self.buf {
+            LineBuf::Chunk { chunk, .. } => chunk,
+            LineBuf::Joined(partial) => &partial.buf,
+        };
+        within(buf, self.start..self.end)
+    }
+
+    /// The line from byte `from` on, decoded as UTF-8 with invalid sequences replaced by
+    /// U+FFFD, as the standard's decoder does. Valid text (the usual case) is a slice of
+    /// the line, shared, not copied, and checked once. A joined line can be taken once:
+    /// afterwards it reads as empty.
+    pub(super) fn text_from(&mut self, from: usize) -> ByteString {
+        if let Some((text, value)) = self.checked(from) {
+            return text.slice_ref(value);
+        }
+        let lossy = |value: &[u8]| ByteString::from(String::from_utf8_lossy(value).into_owned());
+        if let LineBuf::Joined(_) = self.buf {
+            // Taken from the buffer: a second handle keeps the bytes for the lossy decoding.
+            let bytes = self.take_from(from);
+            return ByteString::try_from(bytes.clone()).unwrap_or_else(|_| lossy(&bytes));
+        }
+        // A chunk's line stays readable, so no second handle (a reference count) is needed.
+        ByteString::try_from(self.take_from(from))
+            .unwrap_or_else(|_| lossy(within(self.as_slice(), from..)))
+    }
+
+    /// [`text_from`](Line::text_from) for an event type or id: inline when short (see
+    /// [`Small`]), so that no reference count is taken.
+    pub(super) fn small_from(&mut self, from: usize) -> Small {
+        let inline = match self.checked(from) {
+            Some((_, value)) => Small::inline_str(value),
+            None => Small::inline(within(self.as_slice(), from..)),
+        };
+        inline.unwrap_or_else(|| Small::new(self.text_from(from)))
+    }
+
+    /// The line from byte `from` on, if it lies in text the scanner checked.
+    #[inline(always)]
+    fn checked(&mut self, from: usize) -> Option<(&ByteString, &str)> {
+        match &mut self.buf {
+            LineBuf::Chunk { chunk, text } => text.get(chunk, self.start + from, self.end),
+            LineBuf::Joined(_) => None,
+        }
+    }
+
+    /// The line from byte `from` on as `Bytes`, sharing the buffer. A joined line is taken:
+    /// afterwards it reads as empty.
+    fn take_from(&mut self, from: usize) -> Bytes {
         let from = (self.start + from).min(self.end);
         match &mut self.buf {
-            LineBuf::Chunk(chunk) => chunk.slice(from..self.end),
+            LineBuf::Chunk { chunk, .. } => chunk.slice(from..self.end),
             LineBuf::Joined(partial) => {
-                let mut line = if partial.len() > REUSE_LIMIT {
-                    // `partial` would share the line's allocation; reusing it would pin a
+                let mut line = if partial.buf.len() > REUSE_LIMIT {
+                    // The buffer would share the line's allocation; reusing it would pin a
                     // large buffer for the parser's lifetime.
-                    core::mem::take(*partial)
+                    core::mem::take(&mut partial.buf)
                 } else {
-                    partial.split()
+                    partial.buf.split()
                 };
                 line.truncate(self.end);
                 line.advance(from);
@@ -100,246 +562,23 @@ impl Line<'_> {
     }
 }
 
-#[derive(Debug, Default)]
-pub(super) struct Scanner {
-    pub(super) queue: VecDeque<Input>,
-    /// Read position in the front chunk.
-    pub(super) pos: usize,
-    /// The start of a line that spans chunks (empty while `discarding` or skipping).
-    pub(super) partial: BytesMut,
-    /// The length of that line so far, counted also when its bytes are not kept.
-    pub(super) partial_len: usize,
-    /// `partial` holds a complete line, which the interpreter is reading.
-    pub(super) joined: bool,
-    /// The length of the last line that spanned chunks (at most `REUSE_LIMIT`): the room
-    /// the next one starts with.
-    pub(super) line_hint: usize,
-    /// Where in the front chunk the fast path last found complete lines.
-    pub(super) lines_ahead: core::ops::Range<usize>,
-    /// Valid UTF-8 that starts at `text_at` in the front chunk: those lines, checked at
-    /// once (up to the first invalid byte, if any; empty when they were few).
-    pub(super) text: ByteString,
-    pub(super) text_at: usize,
-    /// A position in the front chunk from which the fast path found no line ending, so
-    /// that `scan` does not search those bytes again.
-    pub(super) open_from: Option<usize>,
-    /// The line in progress passed the budget: drop it up to its line ending.
-    pub(super) discarding: bool,
-    /// The last line ended with CR at the end of a chunk: an LF opening the next one
-    /// belongs to that ending.
-    pub(super) after_cr: bool,
-    /// BOM bytes matched at the start of the stream; `BOM_DONE` once decided.
-    pub(super) bom: usize,
-}
-
-pub(super) const BOM_DONE: usize = usize::MAX;
-
-impl Scanner {
-    /// The next line, or `None` when the input runs out. `budget` is how long the line may
-    /// be; `None` asks only for line boundaries (the caller is skipping an event).
-    /// Inlined: a `Step` returned through memory is read back at once, and stalls.
-    #[inline(always)]
-    pub(super) fn next_line(&mut self, budget: Option<usize>) -> Option<Step<'_>> {
-        Some(match self.scan(budget)? {
-            Scanned::InChunk { start, end } => match self.queue.front() {
-                Some(Input::Chunk(chunk)) => Step::Line(Line {
-                    buf: LineBuf::Chunk(chunk),
-                    start,
-                    end,
-                    text: None,
-                }),
-                // `scan` leaves the chunk of an `InChunk` line at the front.
-                _ => Step::End,
-            },
-            Scanned::Joined => Step::Line(Line {
-                end: self.partial.len(),
-                buf: LineBuf::Joined(&mut self.partial),
-                start: 0,
-                text: None,
-            }),
-            Scanned::Skipped { empty } => Step::Skipped { empty },
-            Scanned::TooLong => Step::TooLong,
-            Scanned::End => Step::End,
-        })
-    }
-
-    /// Finds the next line; reports where it is rather than borrowing it, so that the
-    /// queue can be popped on the way.
-    pub(super) fn scan(&mut self, budget: Option<usize>) -> Option<Scanned> {
-        // The previous line has been interpreted.
-        self.release_line();
-        loop {
-            let chunk = match self.queue.front()? {
-                Input::Chunk(chunk) => chunk,
-                Input::End => {
-                    self.queue.pop_front();
-                    self.start_stream();
-                    return Some(Scanned::End);
-                }
-            };
-            let bytes: &[u8] = chunk;
-            let mut pos = self.pos;
-            if self.after_cr && pos < bytes.len() {
-                self.after_cr = false;
-                if bytes.get(pos) == Some(&b'\n') {
-                    pos += 1;
-                }
-            }
-            while self.bom < BOM.len() {
-                let Some(&byte) = bytes.get(pos) else { break };
-                if BOM.get(self.bom) == Some(&byte) {
-                    self.bom += 1;
-                    pos += 1;
-                } else {
-                    // Not a BOM: the bytes that looked like one start the first line.
-                    let held = BOM.get(..self.bom).unwrap_or_default();
-                    self.partial.extend_from_slice(held);
-                    self.partial_len = held.len();
-                    self.bom = BOM_DONE;
-                }
-            }
-            if self.bom == BOM.len() {
-                self.bom = BOM_DONE;
-            }
-            let rest = bytes.get(pos..).unwrap_or_default();
-            let found = if self.open_from == Some(pos) {
-                None
-            } else {
-                find_line_end(rest)
-            };
-            let Some(found) = found else {
-                // The line goes on in the next chunk.
-                let step = hold(
-                    &mut self.partial,
-                    &mut self.partial_len,
-                    &mut self.discarding,
-                    rest,
-                    budget,
-                    self.line_hint,
-                );
-                self.queue.pop_front();
-                self.pos = 0;
-                self.forget_text();
-                match step {
-                    Some(step) => return Some(step),
-                    None => continue,
-                }
-            };
-            let end = pos + found;
-            let next = after_line_end(bytes, end).unwrap_or_else(|| {
-                // Report the line now; the LF, if it comes, is skipped then.
-                self.after_cr = true;
-                end + 1
-            });
-            self.pos = next;
-            let len = self.partial_len + found;
-            let spanned = self.partial_len > 0;
-            self.partial_len = 0;
-            if core::mem::take(&mut self.discarding) {
-                continue;
-            }
-            return Some(match budget {
-                None => Scanned::Skipped { empty: len == 0 },
-                Some(max) if len > max => {
-                    self.partial.clear();
-                    Scanned::TooLong
-                }
-                Some(max) if spanned => {
-                    extend_line(
-                        &mut self.partial,
-                        rest.get(..found).unwrap_or_default(),
-                        max,
-                    );
-                    self.joined = true;
-                    self.line_hint = self.partial.len().min(REUSE_LIMIT);
-                    Scanned::Joined
-                }
-                Some(_) => Scanned::InChunk { start: pos, end },
-            });
-        }
-    }
-
-    /// Takes `bytes` as they are fed when they only continue the line in progress (no line
-    /// ending in them, nothing queued before them) and fit its budget: they are copied
-    /// where the scanner would copy them anyway, and a drip of small pieces costs no queue
-    /// entry per piece. `false` when they must be queued.
-    #[inline(always)]
-    pub(super) fn continue_line(&mut self, bytes: &[u8], budget: Option<usize>) -> bool {
-        if !self.queue.is_empty()
-            || self.bom != BOM_DONE
-            || self.after_cr
-            || find_line_end(bytes).is_some()
-        {
-            return false;
-        }
-        // What `hold` does, without its checks for the line that passes its budget: that
-        // line is queued and `scan` reports it.
-        if self.discarding {
-            return true;
-        }
-        let len = self.partial_len + bytes.len();
-        match budget {
-            Some(max) if len > max => return false,
-            Some(max) => keep(&mut self.partial, bytes, self.line_hint, max),
-            // Skipping: only the length is counted.
-            None => {}
-        }
-        self.partial_len = len;
-        true
-    }
-
-    /// Whether nothing is queued (as after each piece of a drip). Then the last line and
-    /// the checked text of the chunk it came from are let go. Inlined into the callers of
-    /// `Parser::next`, so that asking an idle parser costs no call.
-    #[inline]
-    pub(super) fn idle(&mut self) -> bool {
-        if !self.queue.is_empty() {
-            return false;
-        }
-        self.release_line();
-        self.forget_text();
-        true
-    }
-
-    /// Empties `partial` of the line that spanned chunks once it has been interpreted
-    /// (unless a value took it), so that it holds the next one.
-    #[inline]
-    pub(super) fn release_line(&mut self) {
-        if core::mem::take(&mut self.joined) {
-            if self.partial.len() > REUSE_LIMIT {
-                self.partial = BytesMut::new();
-            } else {
-                self.partial.clear();
-            }
-        }
-    }
-
-    /// Forgets the checked text of the front chunk, which is going.
-    #[inline]
-    pub(super) fn forget_text(&mut self) {
-        self.lines_ahead = 0..0;
-        self.open_from = None;
-        if !self.text.is_empty() {
-            self.text = ByteString::new();
-        }
-    }
-
-    /// Forgets the line in progress and expects a BOM again.
-    pub(super) fn start_stream(&mut self) {
-        self.pos = 0;
-        self.forget_text();
-        self.partial.clear();
-        self.partial_len = 0;
-        self.discarding = false;
-        self.after_cr = false;
-        self.bom = 0;
-    }
+/// `bytes[range]`, for a range derived from `bytes` itself, so in bounds by construction.
+/// A debug build checks it, so that a broken invariant fails loudly in tests and fuzzing;
+/// a release build reads an empty slice rather than panic.
+#[inline(always)]
+pub(super) fn within<R: SliceIndex<[u8], Output = [u8]>>(bytes: &[u8], range: R) -> &[u8] {
+    let part = bytes.get(range);
+    debug_assert!(
+        part.is_some(),
+        "a range derived from the bytes lies inside them"
+    );
+    part.unwrap_or_default()
 }
 
 /// Where the next line begins after the line ending (CR, LF or CRLF) at `end` of `bytes`;
 /// `None` for a CR that ends `bytes`, as an LF may follow in the next chunk.
-#[inline]
-pub(super) fn after_line_end(bytes: &[u8], end: usize) -> Option<usize> {
+#[inline(always)]
+fn after_line_end(bytes: &[u8], end: usize) -> Option<usize> {
     match bytes.get(end..) {
         Some([b'\r', b'\n', ..]) => Some(end + 2),
         Some([b'\r']) => None,
@@ -347,20 +586,10 @@ pub(super) fn after_line_end(bytes: &[u8], end: usize) -> Option<usize> {
     }
 }
 
-/// Where the line after an empty line that starts at `at` begins, if that empty line ends
-/// inside `bytes` (see [`after_line_end`]).
-#[inline]
-pub(super) fn empty_line_at(bytes: &[u8], at: usize) -> Option<usize> {
-    match bytes.get(at)? {
-        b'\n' | b'\r' => after_line_end(bytes, at),
-        _ => None,
-    }
-}
-
 /// Where the first CR or LF of `rest` is. Short input (an empty line, which ends every
 /// event, or the few bytes of a small chunk) is searched a word at a time: a vector search
 /// costs more to set up than that.
-#[inline]
+#[inline(always)]
 pub(super) fn find_line_end(rest: &[u8]) -> Option<usize> {
     if rest.len() < 16 {
         find_line_end_short(rest)
@@ -395,81 +624,45 @@ fn line_end_in_word(word: u64) -> Option<usize> {
     (found != 0).then(|| found.trailing_zeros() as usize / 8)
 }
 
-/// Keeps `rest`, the start of a line that the next chunk continues, within `budget`.
-/// (A free function: `rest` borrows the scanner's queue.)
-pub(super) fn hold(
-    partial: &mut BytesMut,
-    partial_len: &mut usize,
-    discarding: &mut bool,
-    rest: &[u8],
-    budget: Option<usize>,
-    hint: usize,
-) -> Option<Scanned> {
-    if *discarding || rest.is_empty() {
-        return None;
-    }
-    *partial_len += rest.len();
-    match budget {
-        None => None,
-        Some(max) if *partial_len > max => {
-            partial.clear();
-            *partial_len = 0;
-            *discarding = true;
-            Some(Scanned::TooLong)
-        }
-        Some(max) => {
-            keep(partial, rest, hint, max);
-            None
-        }
-    }
-}
-
-/// Appends `bytes` to the line that spans chunks, which holds at most `max` bytes; first,
-/// if the line starts with them, readies its buffer (see [`start_line`]).
-#[inline]
-fn keep(partial: &mut BytesMut, bytes: &[u8], hint: usize, max: usize) {
-    start_line(partial, hint, bytes.len(), max);
-    extend_line(partial, bytes, max);
-}
-
 /// Before the first bytes of a line that spans chunks: when the events that held earlier
-/// lines have been dropped, takes the buffer back now, while `partial` is empty and there
-/// is nothing to move, with room for a line as long as `hint` (the last such line). Taken
+/// lines have been dropped, takes the buffer back now, while it is empty and there is
+/// nothing to move, with room for a line as long as `hint` (the last such line). Taken
 /// later, mid-line, `BytesMut` would move the bytes held so far: for long lines, as many
 /// bytes again as the line has. While the buffer is shared, the line grows as it comes;
 /// only when there is no room at all is a buffer of that size allocated at once.
 #[inline]
-fn start_line(partial: &mut BytesMut, hint: usize, first: usize, max: usize) {
+fn start_line(buf: &mut BytesMut, hint: usize, first: usize, max: usize) {
     let room = hint.max(first).min(max);
-    if partial.is_empty() && partial.capacity() < room {
-        if partial.capacity() == 0 {
+    if buf.is_empty() && buf.capacity() < room {
+        if buf.capacity() == 0 {
             // No room at all (the last long line took the buffer, or filled it): this
             // line needs a buffer anyway, so one of the size lines have had, rather than
             // a dozen doublings for a long one.
-            partial.reserve(room);
+            buf.reserve(room);
         } else {
             // When it cannot, the line grows as it comes.
-            let _reclaimed = partial.try_reclaim(room);
+            let _reclaimed = buf.try_reclaim(room);
         }
     }
 }
 
-/// Appends to the buffer of a line that spans chunks, which holds at most `max` bytes.
-/// `BytesMut` grows by doubling, so a line just past half the limit would get a buffer of
-/// nearly twice it (kept for reuse): once doubling would pass `max`, grow to `max`.
+/// Appends to a buffer that holds at most `max` bytes (a line that spans chunks, or the
+/// lines of multi-line data). `BytesMut` grows by doubling, so a buffer just past half the
+/// limit would grow to nearly twice it (kept for reuse): once doubling would pass `max`,
+/// it grows to `max`.
 #[inline]
-pub(super) fn extend_line(partial: &mut BytesMut, bytes: &[u8], max: usize) {
-    make_room(partial, bytes.len(), max);
+pub(super) fn extend_line(buf: &mut BytesMut, bytes: &[u8], max: usize) {
+    make_room(buf, bytes.len(), max);
     match bytes {
         // A drip of single bytes: skip the copy routine's call.
-        [byte] => partial.put_u8(*byte),
-        _ => partial.extend_from_slice(bytes),
+        [byte] => buf.put_u8(*byte),
+        _ => buf.extend_from_slice(bytes),
     }
 }
 
-/// Grows `buf`, which holds at most `max` bytes, to the limit rather than past it when
-/// doubling for `additional` more bytes would (see [`extend_line`]).
-#[inline]
+/// Makes room in `buf`, which holds at most `max` bytes, for `additional` more, growing it
+/// to the limit rather than past it when doubling would (see [`extend_line`]).
+#[inline(always)]
 pub(super) fn make_room(buf: &mut BytesMut, additional: usize, max: usize) {
     let needed = buf.len() + additional;
     if needed > buf.capacity() {
@@ -513,39 +706,53 @@ mod tests {
         }
     }
 
-    #[test]
-    fn spanning_line_is_copied_once_and_released() {
+    fn scanner_of(chunks: &[&'static [u8]]) -> Scanner {
         let mut scanner = Scanner::default();
+        for chunk in chunks {
+            scanner.push(Bytes::from_static(chunk));
+        }
         scanner
-            .queue
-            .push_back(Input::Chunk(Bytes::from_static(b"ab")));
-        scanner
-            .queue
-            .push_back(Input::Chunk(Bytes::from_static(b"cd\n")));
-        let Some(Step::Line(line)) = scanner.next_line(Some(100)) else {
+    }
+
+    #[test]
+    fn spanning_line_is_copied_once_and_released_when_read() {
+        let mut scanner = scanner_of(&[b"ab", b"cd\n"]);
+        let Some(Step::Line(line)) = scanner.next_line(Budget::Bytes(100)) else {
             panic!("no line")
         };
         assert_eq!(line.as_slice(), b"abcd");
         assert!(matches!(line.buf, LineBuf::Joined(_)));
-        assert_eq!(scanner.partial_len, 0);
+        drop(line);
         // Read in place, then let go of: the buffer keeps its room for the next line.
-        scanner.release_line();
-        assert!(scanner.partial.is_empty());
-        assert!(scanner.partial.capacity() >= 4);
+        assert_eq!(scanner.held_len(), 0);
+        assert!(scanner.partial.buf.capacity() >= 4);
     }
 
     #[test]
     fn a_kept_value_takes_the_joined_line_and_the_rest_reads_empty() {
-        let mut scanner = Scanner::default();
-        for chunk in [&b"data: a"[..], b"bc\n"] {
-            scanner.queue.push_back(Input::Chunk(Bytes::from(chunk)));
-        }
-        let Some(Step::Line(mut line)) = scanner.next_line(Some(100)) else {
+        let mut scanner = scanner_of(&[b"data: a", b"bc\n"]);
+        let Some(Step::Line(mut line)) = scanner.next_line(Budget::Bytes(100)) else {
             panic!("no line")
         };
-        assert_eq!(line.take_from(6), "abc");
+        assert_eq!(line.text_from(6), "abc");
         assert_eq!(line.as_slice(), b"");
-        scanner.release_line();
-        assert!(scanner.partial.is_empty());
+        drop(line);
+        assert_eq!(scanner.held_len(), 0);
+    }
+
+    #[test]
+    fn text_from_keeps_valid_text_in_place() {
+        let bytes = Bytes::from_static(b"caf\xC3\xA9");
+        let text = Line::of(&bytes, &mut CheckedText::default()).text_from(0);
+        assert_eq!(&*text, "café");
+        assert_eq!(text.as_bytes().as_ptr(), bytes.as_ptr());
+    }
+
+    #[test]
+    fn text_from_replaces_invalid_sequences_like_the_whatwg_decoder() {
+        // A truncated 3-byte sequence is one U+FFFD; a lone continuation byte is another.
+        let bytes = Bytes::from_static(b"a\xE2\x82b\x80c");
+        let text = Line::of(&bytes, &mut CheckedText::default()).text_from(0);
+        assert_eq!(&*text, "a\u{FFFD}b\u{FFFD}c");
     }
 }

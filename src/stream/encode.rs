@@ -23,8 +23,8 @@ pub(crate) mod sealed {
 /// What an [`EncodeStream`] accepts as items: an [`Event`] or a [`Frame`] (a stream that
 /// cannot fail), or a `Result` of either (a stream whose error is passed through).
 ///
-/// Frames let a proxy re-encode what a [`FrameStream`](crate::FrameStream) decoded, comments
-/// and retry delays included. The trait is sealed.
+/// Frames let a proxy re-encode what a [`DecodeStream`](crate::DecodeStream) of frames
+/// decoded, comments and retry delays included. The trait is sealed.
 ///
 /// # Examples
 ///

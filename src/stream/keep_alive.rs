@@ -16,7 +16,7 @@ use core::time::Duration;
 /// a `gloo` timeout in the browser). A trait rather than a stream of ticks because a tick
 /// stream cannot be told that an event just went out: the quiet period must restart then.
 ///
-/// With the `tokio` feature, [`TokioTimer`](crate::TokioTimer) is ready-made.
+/// With the `tokio` feature, `TokioTimer` is ready-made.
 ///
 /// # Examples
 ///

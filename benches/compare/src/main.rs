@@ -287,8 +287,14 @@ struct Cell2 {
 }
 
 /// The longest one run may take. A peer slower than that (quadratic somewhere, say) gets a
-/// note instead of a figure.
-const DEADLINE: Duration = Duration::from_secs(3);
+/// note instead of a figure. `DEADLINE=<seconds>` changes it: a run under valgrind is some
+/// fifty times slower, and must not be cut short.
+fn deadline() -> Duration {
+    std::env::var("DEADLINE")
+        .ok()
+        .and_then(|secs| secs.parse().ok())
+        .map_or(Duration::from_secs(3), Duration::from_secs)
+}
 
 fn run_once(f: ParseFn, input: &[u8], bytes: &Bytes, chunk: usize, check: bool) -> RunResult {
     // The parsers are handed `Bytes` chunks as a socket reader hands them over: made before
@@ -308,7 +314,7 @@ fn run_once(f: ParseFn, input: &[u8], bytes: &Bytes, chunk: usize, check: bool) 
         owned: Cell::new(owned),
         chunk,
         check,
-        deadline: Instant::now() + DEADLINE,
+        deadline: Instant::now() + deadline(),
         expired: Cell::new(false),
         errors: Cell::new(0),
     };
@@ -441,7 +447,7 @@ fn projected_time(f: ParseFn, input: &[u8], chunk: usize) -> Option<f64> {
             let exponent = growth.clamp(1.0, 2.0);
             let whole = time * (input.len() as f64 / size as f64).powf(exponent);
             // Below a few milliseconds the growth is noise (page faults, a preemption).
-            if time > 0.02 && whole > DEADLINE.as_secs_f64() {
+            if time > 0.02 && whole > deadline().as_secs_f64() {
                 return Some(whole);
             }
         }
@@ -471,7 +477,7 @@ fn note(verdict: Verdict) -> Option<String> {
         Verdict::Differs(t) => Some(format!("wrong: {} events, {} B", t.events, t.data_bytes)),
         Verdict::Errors => Some("stops with an error".to_owned()),
         Verdict::Panicked => Some("panics".to_owned()),
-        Verdict::TimedOut => Some(format!("> {} s, stopped", DEADLINE.as_secs())),
+        Verdict::TimedOut => Some(format!("> {} s, stopped", deadline().as_secs())),
         Verdict::TooSlow(secs) => Some(format!("skipped: ~{secs:.0} s projected")),
     }
 }
@@ -556,7 +562,7 @@ fn parse_tables(workloads: &[Workload], rounds: usize) {
          The memchr2 column only finds line endings: the floor for any parser. Async peers \
          are driven by `futures::executor::block_on` over a `stream::iter` of chunks; a run \
          longer than {} s is stopped.\n",
-        DEADLINE.as_secs()
+        deadline().as_secs()
     );
     println!("{header}\n{rule}");
     for row in rows {
