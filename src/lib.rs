@@ -252,10 +252,9 @@ pub use hub::{BackplaneError, RedisHub, RedisHubBuilder};
 pub use hub::{Encoded, EventId, Hub, HubBuilder, Lag, Subscription};
 #[cfg(feature = "json")]
 pub use json::JsonError;
-pub use parse::{Config, Parser};
+pub use parse::{Config, DecodeItem, Parser};
 #[cfg(feature = "stream")]
 pub use stream::serve::{MaxAge, KEEP_ALIVE_INTERVAL};
-pub use parse::{Config, DecodeItem, Parser};
 #[cfg(feature = "tokio")]
 pub use stream::TokioTimer;
 #[cfg(feature = "stream")]
