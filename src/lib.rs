@@ -117,13 +117,12 @@
 //!   age, with jitter; `EncodeStream::tokio_keep_alive` and `MaxAge::tokio` (feature
 //!   `tokio`) need no arguments.
 //! - `json`: [`EventBuilder::json_data`], data serialized with serde_json.
-//! - `tokio-util`: [`EventCodec`] and [`FrameCodec`] for `FramedRead` / `FramedWrite`.
-//! - `hub`: [`Hub`], fan-out to many clients from one bounded ring of events encoded once,
+//! - `hub`: `Hub`, fan-out to many clients from one bounded ring of events encoded once,
 //!   with resume by `Last-Event-ID`; runtime-agnostic.
 //! - `reqwest`: `EventSource`, a client that reconnects as the standard says (and safer),
 //!   over reqwest 0.13 with tokio timers. The rules themselves, [`Reconnector`] and
 //!   [`ReconnectPolicy`], are in the core and need no feature.
-//! - `redis`: [`RedisHub`], hubs on many nodes sharing one Redis Stream: an event
+//! - `redis`: `RedisHub`, hubs on many nodes sharing one Redis Stream: an event
 //!   published on any node reaches every node's clients, which resume on any node.
 //! - `tokio-util`: [`EventCodec`] (events or frames) for `FramedRead` / `FramedWrite`.
 //!
